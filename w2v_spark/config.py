@@ -1,0 +1,267 @@
+"""One typed configuration for every stage.
+
+Precedence, lowest first: the frozen dataclass defaults below (each with the reason for its
+value) < a profile ``conf/<name>.toml`` < repeatable ``--set section.key=value`` overrides.
+Unknown sections or keys and values of the wrong type are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from w2v_spark.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """How the SparkSession is built when no ``spark-submit`` already configured one."""
+
+    # local[*] uses every core of the machine; spark-submit's --master or SPARK_MASTER wins.
+    master: str = "local[*]"
+    app_name: str = "w2v-spark"
+    # The driver holds both weight matrices plus one aggregate; 4g fits vocab 300k x dim 300.
+    driver_memory: str = "4g"
+    # Spark's console progress bar garbles log lines on a terminal; our own log shows progress.
+    show_progress: bool = False
+    # Extra Spark properties, e.g. {"spark.sql.shuffle.partitions" = "8"}.
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VocabConfig:
+    """Tokenisation, counting and encoding of the corpus (gensim's ``build_vocab``)."""
+
+    # "auto" picks parquet for *.parquet paths or directories of Parquet files, else text.
+    input_format: str = "auto"
+    # The string column holding text when the input is Parquet.
+    text_column: str = "text"
+    # Lowercasing merges "The" and "the"; the Google analogy set is evaluated case-insensitively.
+    lowercase: bool = True
+    # "pattern" extracts every match of token_pattern; "whitespace" keeps the input's tokens.
+    tokenizer: str = "pattern"
+    # Runs of Unicode letters, with inner apostrophes kept ("don't", "o'brien"): digits and
+    # punctuation are dropped. On text8-style input (a-z and spaces) it equals whitespace splitting.
+    token_pattern: str = r"\p{L}+(?:'\p{L}+)*"
+    # Words seen fewer times than this are dropped, as in gensim and the C tool (default 5).
+    min_count: int = 5
+    # Keep at most this many of the most frequent words; 0 means no cap.
+    max_vocab_size: int = 0
+    # gensim cuts sentences at 10,000 words; a one-line corpus becomes many sentences.
+    max_sentence_length: int = 10_000
+    # Files in corpus.parquet; 0 means Spark's default parallelism (balanced training partitions).
+    num_files: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Skip-gram with negative sampling; names and defaults follow gensim and the C tool."""
+
+    # Dimensionality of the vectors; 100 is gensim's and the C tool's default.
+    vector_size: int = 100
+    # Maximum distance between centre and context word; each centre draws its own 1..window.
+    window: int = 5
+    # Noise words per positive pair; 5 is gensim's default (5-20 suit small corpora).
+    negative: int = 5
+    # Noise distribution count**ns_exponent; 0.75 from Mikolov et al. 2013.
+    ns_exponent: float = 0.75
+    # Subsampling threshold for frequent words; 1e-3 is gensim's default.
+    sample: float = 1e-3
+    # Initial and final learning rate, decayed linearly over the whole run (gensim's defaults).
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    # Passes over the corpus; 5 is gensim's default.
+    epochs: int = 5
+    # Seed for initialisation, subsampling, windows and negatives (with epoch and partition).
+    seed: int = 1
+    # Training partitions; 0 means Spark's default parallelism (one per core).
+    num_partitions: int = 0
+    # Parameter averaging rounds per epoch; more rounds keep partitions' copies closer together.
+    syncs_per_epoch: int = 1
+    # How partition copies are combined: "weighted" (by update counts) or "mean" (MLlib's rule).
+    averaging: str = "weighted"
+    # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
+    batch_words: int = 10_000
+    # Write a checkpoint after every epoch so a crashed run can --resume.
+    checkpoint: bool = True
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Analogy and similarity evaluation (gensim's ``evaluate_word_analogies`` protocol)."""
+
+    # Empty means the copy shipped in w2v_spark/data/.
+    analogies: str = ""
+    wordsim353: str = ""
+    simlex999: str = ""
+    # Only the 30,000 most frequent words are candidates, as in gensim and compute-accuracy.
+    restrict_vocab: int = 30_000
+    # The Google set is mixed case ("Athens"); vocabularies are usually lowercased.
+    case_insensitive: bool = True
+    # "3cosadd" (Mikolov et al.) or "3cosmul" (Levy and Goldberg 2014).
+    method: str = "3cosadd"
+    # Queries shown in the report, "a - b + c" or a single word for nearest neighbours.
+    examples: list[str] = field(
+        default_factory=lambda: [
+            "king - man + woman",
+            "delhi - india + japan",
+            "paris - france + germany",
+            "france",
+            "computer",
+            "music",
+        ]
+    )
+    # Neighbours shown per example.
+    top_n: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    vocab: VocabConfig = field(default_factory=VocabConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check ``value`` against the field type ``tp``; ints are accepted where floats are."""
+    origin = typing.get_origin(tp)
+    if origin in (list, dict):
+        if not isinstance(value, origin):
+            raise UserError(f"config key {key}: expected a {origin.__name__}, got {value!r}")
+        if origin is dict:
+            return {str(k): str(v) for k, v in value.items()}
+        return list(value)
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported config type for {key}")  # not used by any field
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise UserError(f"config key {key}: expected true or false, got {value!r}")
+    if tp is int and isinstance(value, bool):
+        raise UserError(f"config key {key}: expected an integer, got {value!r}")
+    if not isinstance(value, tp):
+        raise UserError(f"config key {key}: expected {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _section_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _parse_override(item: str) -> tuple[str, str, Any]:
+    """``section.key=value`` with a TOML value; bare words are taken as strings."""
+    name, sep, raw = item.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not key:
+        raise UserError(f"--set {item!r}: expected section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key.strip(), value
+
+
+def build_config(
+    profile: dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Merge a parsed profile and ``section.key=value`` overrides over the defaults."""
+    merged: dict[str, dict[str, Any]] = {}
+    for section, values in (profile or {}).items():
+        if not isinstance(values, dict):
+            raise UserError(f"config section [{section}] must be a table, got {values!r}")
+        merged.setdefault(section, {}).update(values)
+    for item in overrides:
+        section, key, value = _parse_override(item)
+        merged.setdefault(section, {})[key] = value
+
+    hints = _section_types(Config)
+    sections: dict[str, Any] = {}
+    for section, values in merged.items():
+        if section not in hints:
+            known = ", ".join(f.name for f in fields(Config))
+            raise UserError(f"unknown config section [{section}] (known: {known})")
+        cls = hints[section]
+        types_ = _section_types(cls)
+        kwargs = {}
+        for key, value in values.items():
+            if key not in types_:
+                raise UserError(
+                    f"unknown config key {section}.{key} (known: {', '.join(sorted(types_))})"
+                )
+            kwargs[key] = _coerce(f"{section}.{key}", value, types_[key])
+        sections[section] = cls(**kwargs)
+    config = Config(**sections)
+    validate(config)
+    return config
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Read a TOML profile (or none) and apply overrides."""
+    profile: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"config file not found: {p}")
+        try:
+            profile = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"config file {p} is not valid TOML: {exc}") from None
+    return build_config(profile, overrides)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise UserError(message)
+
+
+def validate(config: Config) -> None:
+    """Range checks that types alone cannot express."""
+    v, t, e = config.vocab, config.train, config.evaluate
+    _check(
+        v.input_format in ("auto", "text", "parquet"), "vocab.input_format: auto, text or parquet"
+    )
+    _check(v.tokenizer in ("pattern", "whitespace"), "vocab.tokenizer: pattern or whitespace")
+    _check(v.min_count >= 1, "vocab.min_count must be >= 1")
+    _check(v.max_vocab_size >= 0, "vocab.max_vocab_size must be >= 0 (0 = no cap)")
+    _check(v.max_sentence_length >= 1, "vocab.max_sentence_length must be >= 1")
+    _check(v.num_files >= 0, "vocab.num_files must be >= 0")
+    _check(t.vector_size >= 1, "train.vector_size must be >= 1")
+    _check(t.window >= 1, "train.window must be >= 1")
+    _check(t.negative >= 1, "train.negative must be >= 1")
+    _check(t.sample >= 0, "train.sample must be >= 0 (0 disables subsampling)")
+    _check(
+        t.alpha > 0 and 0 <= t.min_alpha <= t.alpha,
+        "train: need alpha > 0 and 0 <= min_alpha <= alpha",
+    )
+    _check(t.epochs >= 1, "train.epochs must be >= 1")
+    _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
+    _check(t.syncs_per_epoch >= 1, "train.syncs_per_epoch must be >= 1")
+    _check(t.averaging in ("weighted", "mean"), "train.averaging: weighted or mean")
+    _check(t.batch_words >= 1, "train.batch_words must be >= 1")
+    _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")
+    _check(e.method in ("3cosadd", "3cosmul"), "evaluate.method: 3cosadd or 3cosmul")
+    _check(e.top_n >= 1, "evaluate.top_n must be >= 1")

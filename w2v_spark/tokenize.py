@@ -1,0 +1,75 @@
+"""Reading a corpus and turning its text into tokens, with Spark SQL functions only."""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from w2v_spark import storage
+from w2v_spark.config import VocabConfig
+from w2v_spark.errors import UserError
+
+log = logging.getLogger(__name__)
+
+REPLACEMENT_CHAR = "\ufffd"
+
+
+def input_format(spark: SparkSession, path: str, cfg: VocabConfig) -> str:
+    """``text`` or ``parquet``: as configured, or guessed from the path."""
+    if cfg.input_format != "auto":
+        return cfg.input_format
+    if path.rstrip("/").endswith(".parquet"):
+        return "parquet"
+    names = storage.list_names(spark, path) if "*" not in path else []
+    if any(name.endswith(".parquet") for name in names):
+        return "parquet"
+    return "text"
+
+
+def read_corpus(spark: SparkSession, path: str, cfg: VocabConfig) -> DataFrame:
+    """Lines of the corpus as ``line: long`` (corpus order within each file) and ``text``.
+
+    Text input may be plain, ``.gz`` or ``.bz2``, a directory or a glob, on any Hadoop path;
+    Parquet input takes the string column ``cfg.text_column``. Bytes that are not UTF-8
+    become U+FFFD, which is not a letter, so they never join a token.
+    """
+    if storage.matches(spark, path) == 0:
+        raise UserError(f"corpus not found: {path}")
+    fmt = input_format(spark, path, cfg)
+    if fmt == "parquet":
+        frame = spark.read.parquet(path)
+        if cfg.text_column not in frame.columns:
+            raise UserError(
+                f"Parquet corpus {path} has no column {cfg.text_column!r} "
+                f"(columns: {', '.join(frame.columns)}); set vocab.text_column"
+            )
+        text = F.col(cfg.text_column).cast("string")
+        frame = frame.select(F.coalesce(text, F.lit("")).alias("text"))
+    else:
+        frame = spark.read.text(path).select(F.col("value").alias("text"))
+    return frame.select(F.monotonically_increasing_id().alias("line"), "text")
+
+
+def normalise(text: Column, cfg: VocabConfig) -> Column:
+    return F.lower(text) if cfg.lowercase else text
+
+
+def tokens(text: Column, cfg: VocabConfig) -> Column:
+    """``array<string>`` of the tokens of ``text``: pattern matches, or whitespace-split words."""
+    if cfg.tokenizer == "whitespace":
+        return F.filter(F.split(text, r"\s+"), lambda t: t != F.lit(""))
+    return F.regexp_extract_all(text, F.lit(cfg.token_pattern), F.lit(0))
+
+
+def replacement_chars(text: Column) -> Column:
+    """How many U+FFFD characters (undecodable input bytes) a line holds."""
+    return F.regexp_count(text, F.lit(REPLACEMENT_CHAR))
+
+
+def tokenized(lines: DataFrame, cfg: VocabConfig) -> DataFrame:
+    """One row per token: ``line``, ``pos`` (position in the line) and ``word``."""
+    return lines.select(
+        "line", F.posexplode(tokens(normalise(F.col("text"), cfg), cfg)).alias("pos", "word")
+    )
