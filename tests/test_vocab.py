@@ -256,3 +256,19 @@ def test_vocab_job_reports_a_missing_corpus_in_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("w2v-spark")]
     assert errors == [f"w2v-spark vocab: error: corpus not found: {tmp_path / 'missing.txt'}"]
     assert "Traceback" not in result.stderr
+
+
+def test_encode_batches_drops_unknown_words_and_keeps_order():
+    from w2v_spark.vocab import encode_batches
+
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array([7, 7, 9], pa.int64()),
+            pa.array([0, 1, 0], pa.int32()),
+            pa.array([["b", "zz", "a", "b"], ["zz"], ["c", "a"]], pa.list_(pa.string())),
+        ],
+        names=["line", "chunk", "words"],
+    )
+    (out,) = list(encode_batches(["a", "b", "c"])([batch]))
+    assert out.column("ids").to_pylist() == [[1, 0, 1], [], [2, 0]]
+    assert out.column("line").to_pylist() == [7, 7, 9]

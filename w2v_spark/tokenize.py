@@ -66,10 +66,3 @@ def tokens(text: Column, cfg: VocabConfig) -> Column:
 def replacement_chars(text: Column) -> Column:
     """How many U+FFFD characters (undecodable input bytes) a line holds."""
     return F.regexp_count(text, F.lit(REPLACEMENT_CHAR))
-
-
-def tokenized(lines: DataFrame, cfg: VocabConfig) -> DataFrame:
-    """One row per token: ``line``, ``pos`` (position in the line) and ``word``."""
-    return lines.select(
-        "line", F.posexplode(tokens(normalise(F.col("text"), cfg), cfg)).alias("pos", "word")
-    )

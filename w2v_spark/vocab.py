@@ -15,9 +15,14 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyspark
+from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -25,7 +30,7 @@ from w2v_spark import __version__, storage
 from w2v_spark.config import Config, VocabConfig
 from w2v_spark.errors import UserError
 from w2v_spark.session import job_group
-from w2v_spark.tokenize import read_corpus, replacement_chars, tokenized
+from w2v_spark.tokenize import normalise, read_corpus, replacement_chars, tokens
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +50,39 @@ class VocabSummary:
     seconds: float
 
 
-def count_words(tokens: DataFrame) -> DataFrame:
+def sentence_chunks(lines: DataFrame, cfg: VocabConfig) -> DataFrame:
+    """``line``, ``chunk``, ``words: array<string>``, ``bad``: each line cut into sentences.
+
+    A line is cut every ``max_sentence_length`` tokens, so a one-line corpus such as text8
+    becomes many sentences (gensim cuts at 10,000 words too). A line without tokens keeps one
+    empty chunk, so that ``bad`` (its U+FFFD count, on chunk 0 only) is still counted.
+    Tokenising the whole line once and slicing its array keeps this pure Spark SQL.
+    """
+    n = cfg.max_sentence_length
+    tokenized = lines.select(
+        "line",
+        tokens(normalise(F.col("text"), cfg), cfg).alias("words"),
+        replacement_chars(F.col("text")).alias("bad"),
+    )
+    last_chunk = F.greatest(F.floor((F.size("words") - 1) / n).cast("int"), F.lit(0))
+    chunks = tokenized.select(
+        "line", F.explode(F.sequence(F.lit(0), last_chunk)).alias("chunk"), "words", "bad"
+    )
+    return chunks.select(
+        "line",
+        "chunk",
+        F.slice("words", F.col("chunk") * n + 1, n).alias("words"),
+        F.when(F.col("chunk") == 0, F.col("bad")).otherwise(0).alias("bad"),
+    )
+
+
+def count_words(chunks: DataFrame) -> DataFrame:
     """``word``, ``count: long`` for every distinct token."""
-    return tokens.groupBy("word").agg(F.count(F.lit(1)).alias("count"))
+    return (
+        chunks.select(F.explode("words").alias("word"))
+        .groupBy("word")
+        .agg(F.count(F.lit(1)).alias("count"))
+    )
 
 
 def select_vocabulary(counts: DataFrame, cfg: VocabConfig) -> DataFrame:
@@ -68,24 +103,45 @@ def select_vocabulary(counts: DataFrame, cfg: VocabConfig) -> DataFrame:
     return vocab
 
 
-def encode_sentences(tokens: DataFrame, vocab: DataFrame, max_sentence_length: int) -> DataFrame:
-    """``line``, ``chunk``, ``ids``: each line's in-vocabulary ids in order, cut into chunks.
+ENCODED_SCHEMA = "line long, chunk int, ids array<int>"
 
-    A line is cut every ``max_sentence_length`` tokens of the raw text, so each chunk holds
-    at most that many ids; chunks left empty by out-of-vocabulary words disappear.
+
+def encode_batches(
+    vocab_words: list[str],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """An Arrow batch function ``(line, chunk, words) -> (line, chunk, ids)`` for mapInArrow.
+
+    ``vocab_words[i]`` is the word with id ``i``. Out-of-vocabulary words are dropped; the
+    lookup is Arrow's vectorised hash ``index_in``, not a Python loop over tokens.
     """
-    ids = tokens.join(F.broadcast(vocab.select("word", "id")), "word").select(
-        "line",
-        (F.col("pos") / max_sentence_length).cast("int").alias("chunk"),
-        F.struct("pos", "id").alias("token"),
-    )
-    return ids.groupBy("line", "chunk").agg(
-        F.transform(F.array_sort(F.collect_list("token")), lambda t: t["id"]).alias("ids")
-    )
+
+    def encode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        value_set = pa.array(vocab_words, pa.string())
+        for batch in batches:
+            words = batch.column("words")
+            found = pc.index_in(pc.list_flatten(words), value_set=value_set)
+            known = pc.is_valid(found)
+            ids = pc.filter(found, known).cast(pa.int32())
+            owner = pc.filter(pc.list_parent_indices(words), known).to_numpy()
+            offsets = np.zeros(len(words) + 1, dtype=np.int32)
+            np.cumsum(np.bincount(owner, minlength=len(words)), out=offsets[1:])
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column("line"),
+                    batch.column("chunk"),
+                    pa.ListArray.from_arrays(offsets, ids),
+                ],
+                names=["line", "chunk", "ids"],
+            )
+
+    return encode
 
 
-def decode(ids: list[int], words: list[str]) -> list[str]:
-    return [words[i] for i in ids]
+def encode_sentences(chunks: DataFrame, vocab_words: Broadcast) -> DataFrame:
+    """``line``, ``chunk``, ``ids``: in-vocabulary ids in order; emptied sentences dropped."""
+    return chunks.mapInArrow(
+        lambda batches: encode_batches(vocab_words.value)(batches), ENCODED_SCHEMA
+    ).where(F.size("ids") > 0)
 
 
 def build_vocabulary(
@@ -96,10 +152,12 @@ def build_vocabulary(
     started = time.time()
     storage.refuse_existing(spark, out, overwrite)
     lines = read_corpus(spark, corpus, cfg)
-    tokens = tokenized(lines, cfg).persist()
+    parallelism = spark.sparkContext.defaultParallelism
+    # Tokenise once; spread the sentences over the cores (a one-line corpus is one task).
+    chunks = sentence_chunks(lines, cfg).repartition(2 * parallelism).persist()
     try:
-        with job_group(spark, "vocab: count words"):
-            counts = count_words(tokens).persist()
+        with job_group(spark, "vocab: tokenise and count words"):
+            counts = count_words(chunks).persist()
             totals = counts.agg(
                 F.coalesce(F.sum("count"), F.lit(0)).alias("tokens"),
                 F.count(F.lit(1)).alias("distinct"),
@@ -123,9 +181,12 @@ def build_vocabulary(
         with storage.publishing(spark, out, overwrite=overwrite) as tmp:
             with job_group(spark, "vocab: write vocabulary"):
                 vocab.coalesce(1).write.parquet(storage.join(tmp, "vocab.parquet"))
+                # The vocabulary, not the corpus: bounded by min_count and max_vocab_size,
+                # the same size as the model the training job holds anyway.
+                words = [row.word for row in vocab.orderBy("id").select("word").collect()]
             with job_group(spark, "vocab: encode corpus"):
-                num_files = cfg.num_files or spark.sparkContext.defaultParallelism
-                sentences = encode_sentences(tokens, vocab, cfg.max_sentence_length)
+                num_files = cfg.num_files or parallelism
+                sentences = encode_sentences(chunks, spark.sparkContext.broadcast(words))
                 (
                     sentences.repartitionByRange(num_files, "line", "chunk")
                     .sortWithinPartitions("line", "chunk")
@@ -134,9 +195,9 @@ def build_vocabulary(
             with job_group(spark, "vocab: corpus statistics"):
                 written = spark.read.parquet(storage.join(tmp, "corpus.parquet"))
                 n_sentences = written.count()
-                stats = lines.agg(
-                    F.count(F.lit(1)).alias("lines"),
-                    F.coalesce(F.sum(replacement_chars(F.col("text"))), F.lit(0)).alias("bad"),
+                stats = chunks.agg(
+                    F.count_if(F.col("chunk") == 0).alias("lines"),
+                    F.coalesce(F.sum("bad"), F.lit(0)).alias("bad"),
                 ).first()
             summary = VocabSummary(
                 corpus=corpus,
@@ -158,7 +219,7 @@ def build_vocabulary(
             storage.write_text(spark, storage.join(tmp, "_meta.json"), meta_json(summary, config))
             storage.write_text(spark, storage.join(tmp, "config.json"), config.to_json())
     finally:
-        tokens.unpersist()
+        chunks.unpersist()
     log.info(
         "vocabulary: %d words (of %d distinct), %d of %d tokens kept, %d sentences, %.1f s",
         summary.vocab_size,
