@@ -24,8 +24,17 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "wiki8.txt.gz"
 
 
 def run_once(corpus: Path, out: Path) -> dict:
-    cmd = [sys.executable, str(ROOT / "jobs" / "vocab.py"), "--config", str(ROOT / "conf" / "wiki8.toml"),
-           "--corpus", str(corpus), "--out", str(out), "--overwrite"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "jobs" / "vocab.py"),
+        "--config",
+        str(ROOT / "conf" / "wiki8.toml"),
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(out),
+        "--overwrite",
+    ]
     started = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_total = peak_jvm = 0
@@ -42,10 +51,15 @@ def run_once(corpus: Path, out: Path) -> dict:
     if proc.returncode:
         raise SystemExit(proc.stderr.read().decode()[-2000:])
     meta = json.loads((out / "_meta.json").read_text())
-    return {"wall_seconds": round(seconds, 1), "job_seconds": meta["seconds"],
-            "peak_rss_total_mb": peak_total >> 20, "peak_rss_jvm_mb": peak_jvm >> 20,
-            "tokens": meta["total_tokens"], "vocab_size": meta["vocab_size"],
-            "sentences": meta["sentences"]}
+    return {
+        "wall_seconds": round(seconds, 1),
+        "job_seconds": meta["seconds"],
+        "peak_rss_total_mb": peak_total >> 20,
+        "peak_rss_jvm_mb": peak_jvm >> 20,
+        "tokens": meta["total_tokens"],
+        "vocab_size": meta["vocab_size"],
+        "sentences": meta["sentences"],
+    }
 
 
 def main() -> None:
@@ -59,7 +73,9 @@ def main() -> None:
         results = [run_once(args.corpus, Path(tmp) / "vocab") for _ in range(args.runs)]
     for r in results:
         print(json.dumps(r))
-    print(f"median wall {statistics.median(r['wall_seconds'] for r in results):.1f} s over {len(results)} run(s)")
+    print(
+        f"median wall {statistics.median(r['wall_seconds'] for r in results):.1f} s over {len(results)} run(s)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""Ask word vectors a question from the shell.
+
+Usage::
+
+    python -m w2v_spark.query PATH "king - man + woman"   # analogy: king - man + woman = ?
+    python -m w2v_spark.query PATH similar paris           # nearest neighbours of a word
+    python -m w2v_spark.query PATH paris --topn 20
+
+PATH is a word2vec ``.bin`` / ``.txt`` file or a model directory holding ``vectors.bin``
+(or ``vectors.txt``). Words are matched as spelled, else in lowercase. Prints the top
+``--topn`` (default 10) words with their cosine similarity; errors (unknown word, missing
+file, bad query) are one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from w2v_spark.errors import UserError
+from w2v_spark.evaluation import most_similar, parse_query
+from w2v_spark.vectors_io import read_word2vec
+
+logger = logging.getLogger(__name__)
+
+#: Files looked for, in this order, when PATH is a directory.
+MODEL_FILES = ("vectors.bin", "vectors.txt")
+
+
+def resolve_vectors_path(path: str | Path) -> Path:
+    """PATH itself if it is a file, else the first of :data:`MODEL_FILES` inside it."""
+    target = Path(path)
+    if target.is_file():
+        return target
+    if target.is_dir():
+        for name in MODEL_FILES:
+            if (target / name).is_file():
+                return target / name
+        raise UserError(f"{target}: no {' or '.join(MODEL_FILES)} in this directory")
+    raise UserError(f"vectors not found: {target}")
+
+
+def query_text(terms: Sequence[str]) -> str:
+    """The query from the command-line words: ``similar WORD`` means the neighbours of WORD."""
+    if len(terms) > 1 and terms[0] == "similar":
+        return " ".join(terms[1:])
+    return " ".join(terms)
+
+
+def _match(words: Sequence[str], query_words: Sequence[str]) -> list[str]:
+    known = set(words)
+    matched, missing = [], []
+    for word in query_words:
+        if word in known:
+            matched.append(word)
+        elif word.lower() in known:
+            matched.append(word.lower())
+        else:
+            missing.append(word)
+    if missing:
+        raise UserError(f"not in the vocabulary: {', '.join(missing)}")
+    return matched
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m w2v_spark.query",
+        description="Nearest words to a word or to an analogy query such as 'king - man + woman'.",
+    )
+    parser.add_argument("path", help="word2vec .bin/.txt file, or a model directory")
+    parser.add_argument("query", nargs="+", help="'a - b + c', a word, or: similar WORD")
+    parser.add_argument("--topn", type=int, default=10, help="how many words (default 10)")
+    parser.add_argument(
+        "--restrict-vocab",
+        type=int,
+        default=None,
+        help="rank only the N most frequent words (default: all)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> list[tuple[str, float]]:
+    """Load the vectors and answer the query; returns (word, cosine) pairs, best first."""
+    if args.topn < 1:
+        raise UserError("--topn must be >= 1")
+    positive, negative = parse_query(query_text(args.query))
+    words, vectors = read_word2vec(resolve_vectors_path(args.path))
+    return most_similar(
+        words,
+        vectors,
+        _match(words, positive),
+        _match(words, negative),
+        topn=args.topn,
+        restrict_vocab=args.restrict_vocab,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        results = run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    width = max((len(word) for word, _ in results), default=0)
+    for word, score in results:
+        print(f"{word:<{width}}  {score:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
