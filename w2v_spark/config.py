@@ -89,7 +89,8 @@ class TrainConfig:
     num_partitions: int = 0
     # Parameter averaging rounds per epoch; more rounds keep partitions' copies closer together.
     syncs_per_epoch: int = 1
-    # How partition copies are combined: "weighted" (by update counts) or "mean" (MLlib's rule).
+    # How partition copies are combined: "weighted" (by update counts), "mean" (MLlib's rule)
+    # or "sum" (every partition's change kept); see w2v_spark/averaging.py.
     averaging: str = "weighted"
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
@@ -260,7 +261,11 @@ def validate(config: Config) -> None:
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
     _check(t.syncs_per_epoch >= 1, "train.syncs_per_epoch must be >= 1")
-    _check(t.averaging in ("weighted", "mean"), "train.averaging: weighted or mean")
+    rules = ("weighted", "mean", "sum", "matched")
+    _check(
+        all(r in rules for r in t.averaging.split("/", 1)),
+        "train.averaging: weighted, mean or sum, or RULE0/RULE1 for syn0 and syn1neg",
+    )
     _check(t.batch_words >= 1, "train.batch_words must be >= 1")
     _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")
     _check(e.method in ("3cosadd", "3cosmul"), "evaluate.method: 3cosadd or 3cosmul")

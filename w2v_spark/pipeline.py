@@ -8,6 +8,8 @@ from pyspark.sql import SparkSession
 
 from w2v_spark import storage
 from w2v_spark.config import Config
+from w2v_spark.evaluate_stage import evaluate_outputs
+from w2v_spark.training import train_model
 from w2v_spark.vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
@@ -18,11 +20,25 @@ def run_pipeline(
 ) -> None:
     """``corpus`` -> ``out/vocab``, ``out/model``, ``out/report``.
 
-    A stage whose output is already complete is kept (so a rerun after a crash goes on where
-    it stopped) unless ``overwrite`` is set.
+    A stage whose output is already complete is kept, and an unfinished training run resumes
+    from its last checkpoint, so a rerun after a crash goes on where it stopped; ``overwrite``
+    starts every stage afresh. The report is always rewritten.
     """
-    vocab_dir = storage.join(out, "vocab")
+    vocab_dir, model_dir, report_dir = (storage.join(out, d) for d in ("vocab", "model", "report"))
     if overwrite or not storage.is_complete(spark, vocab_dir):
         build_vocabulary(spark, config, corpus=corpus, out=vocab_dir, overwrite=True)
     else:
         log.info("vocabulary already complete at %s: kept", vocab_dir)
+    if overwrite or not storage.is_complete(spark, model_dir):
+        # An unfinished model (a crashed run) resumes from its last checkpoint.
+        train_model(
+            spark,
+            config,
+            vocab_dir=vocab_dir,
+            out=model_dir,
+            resume=not overwrite,
+            overwrite=overwrite,
+        )
+    else:
+        log.info("model already complete at %s: kept", model_dir)
+    evaluate_outputs(spark, config, model=model_dir, out=report_dir, overwrite=True)

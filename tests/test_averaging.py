@@ -1,0 +1,77 @@
+"""Averaging of known row updates gives the expected numbers exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from w2v_spark.averaging import average_touched_rows, touched_row_blocks
+
+
+def combine(
+    w0: np.ndarray,
+    copies: list[np.ndarray],
+    updates: list[np.ndarray],
+    rule: str,
+    block_rows: int = 2,
+) -> np.ndarray:
+    """Run the executor side (blocks per partition, summed by key) and the driver side."""
+    summed: dict[int, list] = {}
+    for copy, upd in zip(copies, updates, strict=True):
+        syn1 = np.zeros_like(copy)
+        for key, block in touched_row_blocks(
+            copy.copy(), syn1, upd, np.zeros_like(upd), rule, block_rows
+        ):
+            summed[key] = block if key not in summed else summed[key] + block
+    result = w0.copy()
+    for key, block in summed.items():
+        average_touched_rows(result, key * block_rows, block.stats0, block.rows0, rule)
+    return result
+
+
+W0 = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0], [5.0, 5.0]], dtype=np.float32)
+# Partition A touched rows 0 (3 updates) and 1 (1 update); partition B rows 0 (1) and 3 (2).
+COPY_A = np.array([[1.4, 1.0], [2.0, 2.8], [3.0, 3.0], [4.0, 4.0], [5.0, 5.0]], dtype=np.float32)
+COPY_B = np.array([[1.0, 0.6], [2.0, 2.0], [3.0, 3.0], [4.5, 4.0], [5.0, 5.0]], dtype=np.float32)
+UPD_A = np.array([3, 1, 0, 0, 0])
+UPD_B = np.array([1, 0, 0, 2, 0])
+
+
+def test_weighted_average_weights_each_copy_by_its_update_count():
+    got = combine(W0, [COPY_A, COPY_B], [UPD_A, UPD_B], "weighted")
+    expected = W0.copy()
+    expected[0] = (3 * COPY_A[0] + 1 * COPY_B[0]) / 4  # [1.3, 0.9]
+    expected[1] = COPY_A[1]
+    expected[3] = COPY_B[3]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got[0], [1.3, 0.9], atol=1e-6)
+
+
+def test_mean_is_mllibs_plain_mean_over_touching_partitions():
+    got = combine(W0, [COPY_A, COPY_B], [UPD_A, UPD_B], "mean")
+    np.testing.assert_allclose(got[0], [1.2, 0.8], atol=1e-6)
+    np.testing.assert_allclose(got[1], COPY_A[1], atol=1e-6)
+    np.testing.assert_allclose(got[3], COPY_B[3], atol=1e-6)
+    np.testing.assert_array_equal(got[[2, 4]], W0[[2, 4]])
+
+
+def test_sum_keeps_every_partitions_change_in_full():
+    got = combine(W0, [COPY_A, COPY_B], [UPD_A, UPD_B], "sum")
+    # W0 + (A - W0) + (B - W0) on row 0: [1 + 0.4 + 0, 1 + 0 - 0.4]
+    np.testing.assert_allclose(got[0], [1.4, 0.6], atol=1e-6)
+    np.testing.assert_allclose(got[3], COPY_B[3], atol=1e-6)
+
+
+def test_untouched_blocks_are_not_sent_back():
+    keys = [
+        k
+        for k, _ in touched_row_blocks(
+            COPY_B.copy(), np.zeros_like(COPY_B), UPD_B, np.zeros_like(UPD_B), "weighted", 2
+        )
+    ]
+    assert keys == [0, 1]  # rows 0-1 and 2-3; rows 4.. untouched
+
+
+def test_unknown_rule_is_rejected():
+    with pytest.raises(ValueError, match="median"):
+        list(touched_row_blocks(COPY_A.copy(), COPY_A.copy(), UPD_A, UPD_A, "median", 2))

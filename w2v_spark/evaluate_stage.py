@@ -1,0 +1,96 @@
+"""The evaluation stage: any vectors in, ``report.json``, ``report.md`` and a picture out.
+
+Vectors come from a finished model directory (``vectors.parquet``, plus its ``metrics.json``
+and ``config.json`` for the training curve and settings) or from any word2vec text/binary
+file, so vectors from other tools are judged by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+
+from pyspark.sql import SparkSession
+
+from w2v_spark import storage
+from w2v_spark.config import Config
+from w2v_spark.errors import UserError
+from w2v_spark.model_io import read_vectors_parquet
+from w2v_spark.report import build_report, write_report
+from w2v_spark.session import job_group
+from w2v_spark.vectors_io import read_word2vec
+
+log = logging.getLogger(__name__)
+
+
+def read_external_vectors(spark: SparkSession, path: str) -> tuple[list[str], object]:
+    """A word2vec file on any Hadoop path, read on the driver."""
+    if storage.matches(spark, path) == 0:
+        raise UserError(f"vectors file not found: {path}")
+    with tempfile.TemporaryDirectory() as local:
+        target = os.path.join(local, os.path.basename(path.rstrip("/")) or "vectors")
+        storage.copy_to_local(spark, path, target)
+        return read_word2vec(target)
+
+
+def evaluate_outputs(
+    spark: SparkSession,
+    config: Config,
+    *,
+    out: str,
+    model: str | None = None,
+    vectors: str | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Evaluate a model directory or a word2vec file; publish the report under ``out``."""
+    if bool(model) == bool(vectors):
+        raise UserError("give exactly one of --model (a model directory) or --vectors (a file)")
+    storage.refuse_existing(spark, out, overwrite)
+    metrics = settings = None
+    counts = None
+    with job_group(spark, "evaluate: load vectors"):
+        if model:
+            storage.require_complete(spark, model, "model")
+            words, counts, matrix = read_vectors_parquet(
+                spark, storage.join(model, "vectors.parquet")
+            )
+            summary = json.loads(storage.read_text(spark, storage.join(model, "metrics.json")))
+            metrics = summary.get("epochs")
+            settings = json.loads(storage.read_text(spark, storage.join(model, "config.json")))
+            source = storage.join(model, "vectors.parquet")
+        else:
+            words, matrix = read_external_vectors(spark, vectors)
+            source = vectors
+    log.info("evaluating %d vectors of dim %d from %s", len(words), matrix.shape[1], source)
+    with job_group(spark, "evaluate: analogies and similarity"):
+        report = build_report(
+            words,
+            counts,
+            matrix,
+            config.evaluate,
+            vectors_path=source,
+            metrics=metrics,
+            settings=settings,
+        )
+    with (
+        storage.publishing(spark, out, overwrite=overwrite) as tmp,
+        tempfile.TemporaryDirectory() as local,
+    ):
+        written = write_report(
+            report, local, metrics=metrics, settings=settings, words=words, vectors=matrix
+        )
+        for path in written.values():
+            storage.copy_from_local(spark, str(path), storage.join(tmp, os.path.basename(path)))
+        storage.write_text(spark, storage.join(tmp, "config.json"), config.to_json())
+    total = report["analogy"]["total"]
+    log.info(
+        "analogies: %d/%d correct (%.1f%%) of %d questions; report at %s",
+        total["correct"],
+        total["covered"],
+        100 * total["accuracy"],
+        report["analogy"]["questions"],
+        out,
+    )
+    return report

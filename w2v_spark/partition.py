@@ -1,0 +1,108 @@
+"""What one Spark partition does in one sync: train its copy, send back the rows it touched."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark import Broadcast
+
+from w2v_spark.averaging import RowBlock, touched_row_blocks
+from w2v_spark.kernel import TrainStats, train_sentences
+from w2v_spark.sampling import learning_rate, partition_rng
+
+STATS_KEY = -1
+
+# How far one SGD update moves a row toward its partition's optimum, per unit learning rate
+# (σ'(x)·|v|², with σ' <= 1/4 and squared norms of a few units); tuned on the bundled sample.
+CURVATURE = float(os.environ.get("W2V_SPARK_CURVATURE", "1.0"))
+
+
+def sync_share(sentences: list[np.ndarray], sync: int, syncs: int) -> list[np.ndarray]:
+    """The sentences of sync ``sync`` (of ``syncs``): consecutive, by cumulative token count."""
+    if syncs == 1:
+        return sentences
+    sizes = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
+    total = int(sizes.sum())
+    if total == 0:
+        return []
+    midpoints = np.cumsum(sizes) - sizes / 2
+    owner = np.minimum((midpoints * syncs // total).astype(np.int64), syncs - 1)
+    return [s for s, o in zip(sentences, owner, strict=True) if o == sync]
+
+
+@dataclass(frozen=True)
+class SyncTask:
+    """Everything a partition needs for one sync; pickled once and sent with the tasks.
+
+    ``weights`` broadcasts ``(syn0, syn1neg)``; ``tables`` broadcasts ``(keep_prob, noise_cdf)``.
+    The partition's RNG is seeded from (seed, epoch, partition, sync), so a run is reproducible
+    and a resumed run equals an uninterrupted one.
+    """
+
+    weights: Broadcast
+    tables: Broadcast
+    seed: int
+    epoch: int
+    sync: int
+    syncs: int
+    window: int
+    negative: int
+    alpha: float
+    min_alpha: float
+    progress_start: float
+    progress_per_word: float
+    batch_words: int
+    averaging: str
+
+    @property
+    def step(self) -> float:
+        """Saturation rate of the "matched" rule: this sync's learning rate x CURVATURE."""
+        return learning_rate(self.alpha, self.min_alpha, self.progress_start) * CURVATURE
+
+    def __call__(self, index: int, sentences: Iterator[np.ndarray]) -> Iterator[tuple[int, object]]:
+        share = sync_share(list(sentences), self.sync, self.syncs)
+        syn0, syn1neg = self.weights.value
+        keep_prob, noise_cdf = self.tables.value
+        updates0 = np.zeros(len(syn0), dtype=np.int64)
+        updates1 = np.zeros(len(syn1neg), dtype=np.int64)
+        try:
+            stats = train_sentences(
+                syn0,
+                syn1neg,
+                share,
+                keep_prob=keep_prob,
+                noise_cdf=noise_cdf,
+                window=self.window,
+                negative=self.negative,
+                alpha=self.alpha,
+                min_alpha=self.min_alpha,
+                progress_start=self.progress_start,
+                progress_per_word=self.progress_per_word,
+                rng=partition_rng(self.seed, self.epoch, index, self.sync),
+                batch_words=self.batch_words,
+                touched0=updates0,
+                touched1=updates1,
+            )
+            yield STATS_KEY, stats
+            yield from touched_row_blocks(
+                syn0, syn1neg, updates0, updates1, self.averaging, step=self.step
+            )
+        finally:
+            forget_broadcast_value(self.weights)
+
+
+def forget_broadcast_value(broadcast: Broadcast) -> None:
+    """Drop this worker's cached copy of a broadcast that the task trained in place.
+
+    A Python worker caches ``broadcast.value`` and may run the next partition of the same
+    sync with it; training in place (one copy of the matrices per worker, not two) is only
+    safe if the next task reloads the pristine value from Spark's broadcast file.
+    """
+    broadcast.__dict__.pop("_value", None)
+
+
+def merge(a: RowBlock | TrainStats, b: RowBlock | TrainStats) -> RowBlock | TrainStats:
+    return a + b

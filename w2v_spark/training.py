@@ -1,0 +1,288 @@
+"""The training loop on the driver: broadcast, train partitions, average, checkpoint, repeat.
+
+Per epoch and per sync (``train.syncs_per_epoch``):
+
+1. broadcast ``(syn0, syn1neg)``;
+2. every partition trains its copy on its share of sentences with the NumPy kernel
+   (:class:`w2v_spark.partition.SyncTask`), seeded from (seed, epoch, partition, sync), with
+   the learning rate of the run's global progress;
+3. partitions send back only blocks of rows they touched; blocks are summed by key on the
+   executors and the driver applies the averaging rule block by block
+   (:mod:`w2v_spark.averaging`);
+4. NaN/Inf in the weights stop the run with the epoch named; the last checkpoint stays.
+
+After each epoch a checkpoint is published (:mod:`w2v_spark.checkpoint`) and a line of
+``metrics.json`` is logged. At the end the vectors are written as Parquet and word2vec files.
+
+Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes) and one reduced partition of
+row blocks at a time; each Python worker holds one copy of both matrices (it trains the
+broadcast value in place), its partition's sentences and the row blocks it sends back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from pyspark import RDD
+from pyspark.sql import SparkSession
+
+from w2v_spark import storage
+from w2v_spark.averaging import BLOCK_ROWS, average_touched_rows, split_rule
+from w2v_spark.checkpoint import check_compatible, load_last_checkpoint, save_checkpoint
+from w2v_spark.config import Config, TrainConfig
+from w2v_spark.errors import UserError
+from w2v_spark.kernel import TrainStats, init_weights
+from w2v_spark.model_io import publish_bytes, write_vectors_parquet, write_word2vec_files
+from w2v_spark.partition import STATS_KEY, SyncTask, merge
+from w2v_spark.partitioning import load_sentences
+from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
+from w2v_spark.session import job_group
+from w2v_spark.vocab import read_meta
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced: the final weights, the metrics, and the vocabulary."""
+
+    words: list[str]
+    counts: np.ndarray
+    syn0: np.ndarray
+    syn1neg: np.ndarray
+    metrics: list[dict]
+
+
+def read_vocabulary(spark: SparkSession, vocab_dir: str) -> tuple[list[str], np.ndarray]:
+    """Words and counts in id order. The vocabulary is model-sized, so it comes to the driver."""
+    frame = spark.read.parquet(storage.join(vocab_dir, "vocab.parquet")).orderBy("id").toPandas()
+    if not np.array_equal(frame["id"].to_numpy(), np.arange(len(frame))):
+        raise UserError(f"vocabulary at {vocab_dir} has gaps in its ids: rebuild it")
+    return frame["word"].tolist(), frame["count"].to_numpy(np.int64)
+
+
+def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -> dict:
+    """Settings a checkpoint must share with the run that resumes it."""
+    keys = (
+        "vector_size",
+        "window",
+        "negative",
+        "ns_exponent",
+        "sample",
+        "alpha",
+        "min_alpha",
+        "epochs",
+        "seed",
+        "syncs_per_epoch",
+        "averaging",
+        "batch_words",
+    )
+    return {
+        **{k: getattr(cfg, k) for k in keys},
+        "vocab_size": vocab_size,
+        "num_partitions": num_partitions,
+    }
+
+
+def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to clobber a finished model or silently restart an unfinished one."""
+    if not storage.exists(spark, out):
+        return
+    if overwrite:
+        storage.delete(spark, out)
+    elif storage.is_complete(spark, out):
+        raise UserError(
+            f"output {out} already holds a finished model; pass --overwrite to replace it"
+        )
+    elif not resume:
+        raise UserError(
+            f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
+        )
+
+
+def check_finite(syn0: np.ndarray, syn1neg: np.ndarray, epoch: int, cfg: TrainConfig) -> None:
+    if not (np.isfinite(syn0).all() and np.isfinite(syn1neg).all()):
+        raise UserError(
+            f"training diverged in epoch {epoch}: the weights hold NaN or Inf "
+            f"(train.alpha={cfg.alpha} is probably too high); the last complete checkpoint is kept"
+        )
+
+
+def run_sync(
+    sentences: RDD, syn0: np.ndarray, syn1neg: np.ndarray, task: SyncTask, reducers: int
+) -> TrainStats:
+    """One round: partitions train, row blocks are summed on executors, the driver averages."""
+    stats = TrainStats()
+    rule0, rule1 = split_rule(task.averaging)
+    blocks = sentences.mapPartitionsWithIndex(task).reduceByKey(merge, numPartitions=reducers)
+    for key, value in blocks.toLocalIterator():
+        if key == STATS_KEY:
+            stats = stats + value
+            continue
+        start = key * BLOCK_ROWS
+        average_touched_rows(syn0, start, value.stats0, value.rows0, rule0, task.step)
+        average_touched_rows(syn1neg, start, value.stats1, value.rows1, rule1, task.step)
+    return stats
+
+
+def train_model(
+    spark: SparkSession,
+    config: Config,
+    *,
+    vocab_dir: str,
+    out: str,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Train on the encoded corpus in ``vocab_dir``; publish the model under ``out``."""
+    cfg = config.train
+    sc = spark.sparkContext
+    meta = read_meta(spark, vocab_dir)
+    prepare_output(spark, out, resume=resume, overwrite=overwrite)
+    words, counts = read_vocabulary(spark, vocab_dir)
+    num_partitions = cfg.num_partitions or sc.defaultParallelism
+    with job_group(spark, "train: load and balance sentences"):
+        sentences, partition_tokens = load_sentences(spark, vocab_dir, num_partitions)
+    corpus_words = sum(partition_tokens)
+    total_words = corpus_words * cfg.epochs
+    tables = sc.broadcast(
+        (keep_probabilities(counts, cfg.sample), noise_cdf(counts, cfg.ns_exponent))
+    )
+    fingerprint = resume_fingerprint(cfg, len(words), num_partitions)
+
+    checkpoint = load_last_checkpoint(spark, out) if resume else None
+    if checkpoint is not None:
+        check_compatible(checkpoint.state["fingerprint"], fingerprint)
+        syn0, syn1neg = checkpoint.syn0, checkpoint.syn1neg
+        first_epoch, words_done = checkpoint.epoch + 1, checkpoint.state["words_done"]
+        metrics = checkpoint.state["metrics"]
+    else:
+        if resume:
+            log.info("no complete checkpoint under %s: starting from scratch", out)
+        syn0, syn1neg = init_weights(len(words), cfg.vector_size, cfg.seed)
+        first_epoch, words_done, metrics = 1, 0, []
+    reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
+    log.info(
+        "training %d words x %d dims on %d tokens in %d partitions, epochs %d..%d, %d sync(s)/epoch",
+        len(words),
+        cfg.vector_size,
+        corpus_words,
+        num_partitions,
+        first_epoch,
+        cfg.epochs,
+        cfg.syncs_per_epoch,
+    )
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        started = time.perf_counter()
+        epoch_stats = TrainStats()
+        for sync in range(cfg.syncs_per_epoch):
+            weights = sc.broadcast((syn0, syn1neg))
+            task = SyncTask(
+                weights=weights,
+                tables=tables,
+                seed=cfg.seed,
+                epoch=epoch,
+                sync=sync,
+                syncs=cfg.syncs_per_epoch,
+                window=cfg.window,
+                negative=cfg.negative,
+                alpha=cfg.alpha,
+                min_alpha=cfg.min_alpha,
+                progress_start=words_done / total_words,
+                progress_per_word=num_partitions / total_words,
+                batch_words=cfg.batch_words,
+                averaging=cfg.averaging,
+            )
+            name = f"epoch {epoch}/{cfg.epochs}: train"
+            if cfg.syncs_per_epoch > 1:
+                name += f" (sync {sync + 1}/{cfg.syncs_per_epoch})"
+            with job_group(spark, name):
+                stats = run_sync(sentences, syn0, syn1neg, task, reducers)
+            weights.unpersist()
+            epoch_stats = epoch_stats + stats
+            words_done += stats.raw_words
+            check_finite(syn0, syn1neg, epoch, cfg)
+        seconds = time.perf_counter() - started
+        metrics.append(epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words))
+        log_progress(metrics, cfg.epochs)
+        if cfg.checkpoint:
+            with job_group(spark, f"epoch {epoch}/{cfg.epochs}: checkpoint"):
+                state = {
+                    "epoch": epoch,
+                    "words_done": words_done,
+                    "metrics": metrics,
+                    "fingerprint": fingerprint,
+                    "seed": cfg.seed,
+                }
+                save_checkpoint(spark, out, epoch, syn0, syn1neg, state)
+    sentences.unpersist()
+    tables.unpersist()
+    with job_group(spark, "train: write vectors"):
+        write_model(spark, out, config, words, counts, syn0, metrics, meta)
+    return TrainResult(words, counts, syn0, syn1neg, metrics)
+
+
+def epoch_metrics(
+    epoch: int, stats: TrainStats, seconds: float, cfg: TrainConfig, progress: float
+) -> dict:
+    return {
+        "epoch": epoch,
+        "words": stats.raw_words,
+        "trained_words": stats.trained_words,
+        "pairs": stats.pairs,
+        "words_per_sec": round(stats.raw_words / seconds, 1) if seconds > 0 else None,
+        "loss": round(stats.mean_loss, 6) if stats.pairs else None,
+        "learning_rate": round(learning_rate(cfg.alpha, cfg.min_alpha, progress), 6),
+        "seconds": round(seconds, 3),
+    }
+
+
+def log_progress(metrics: list[dict], epochs: int) -> None:
+    last = metrics[-1]
+    mean_seconds = sum(m["seconds"] for m in metrics) / len(metrics)
+    eta = mean_seconds * (epochs - last["epoch"])
+    last["eta_seconds"] = round(eta, 1)
+    log.info(
+        "epoch %d/%d: %d words, %.0f words/s, loss %.4f, lr %.5f, %.1f s, ETA %.0f s",
+        last["epoch"],
+        epochs,
+        last["words"],
+        last["words_per_sec"] or 0.0,
+        last["loss"] if last["loss"] is not None else float("nan"),
+        last["learning_rate"],
+        last["seconds"],
+        eta,
+    )
+
+
+def write_model(
+    spark: SparkSession,
+    out: str,
+    config: Config,
+    words: list[str],
+    counts: np.ndarray,
+    syn0: np.ndarray,
+    metrics: list[dict],
+    vocab_meta: dict,
+) -> None:
+    """Publish vectors, metrics and config, then ``_SUCCESS`` last."""
+    write_vectors_parquet(spark, storage.join(out, "vectors.parquet"), words, counts, syn0)
+    write_word2vec_files(spark, out, words, syn0)
+    summary = {
+        "epochs": metrics,
+        "vocab": {
+            k: vocab_meta.get(k)
+            for k in ("corpus", "total_tokens", "retained_tokens", "vocab_size")
+        },
+        "train": asdict(config.train),
+        "seed": config.train.seed,
+    }
+    publish_bytes(spark, storage.join(out, "metrics.json"), json.dumps(summary, indent=2).encode())
+    publish_bytes(spark, storage.join(out, "config.json"), config.to_json().encode())
+    storage.write_bytes(spark, storage.join(out, storage.SUCCESS), b"")
+    log.info("model published at %s", out)
