@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
 from w2v_spark.evaluate_stage import evaluate_outputs
-from w2v_spark.session import get_session
+from w2v_spark.session import get_session, stop_session
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
                 overwrite=args.overwrite,
             )
         finally:
-            spark.stop()
+            stop_session(spark)
 
 
 if __name__ == "__main__":

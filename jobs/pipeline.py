@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
 from w2v_spark.pipeline import run_pipeline
-from w2v_spark.session import get_session
+from w2v_spark.session import get_session, stop_session
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
         try:
             run_pipeline(spark, config, corpus=args.corpus, out=args.out, overwrite=args.overwrite)
         finally:
-            spark.stop()
+            stop_session(spark)
 
 
 if __name__ == "__main__":

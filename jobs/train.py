@@ -7,7 +7,7 @@ spark-submit jobs/train.py --config conf/sample.toml --vocab runs/sample/vocab
 from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
-from w2v_spark.session import get_session
+from w2v_spark.session import get_session, stop_session
 from w2v_spark.training import train_model
 
 
@@ -29,7 +29,7 @@ def main() -> None:
                 overwrite=args.overwrite,
             )
         finally:
-            spark.stop()
+            stop_session(spark)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ spark-submit jobs/vocab.py --config conf/sample.toml
 from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
-from w2v_spark.session import get_session
+from w2v_spark.session import get_session, stop_session
 from w2v_spark.vocab import build_vocabulary
 
 
@@ -25,7 +25,7 @@ def main() -> None:
                 spark, config, corpus=args.corpus, out=args.out, overwrite=args.overwrite
             )
         finally:
-            spark.stop()
+            stop_session(spark)
 
 
 if __name__ == "__main__":

@@ -38,13 +38,35 @@ def setup_logging(debug: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    # py4j logs a traceback of its own when the JVM goes away; the one-line error says it.
     for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    if not debug:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_drop_py4j_tracebacks)
+
+
+def _drop_py4j_tracebacks(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Exception while sending command")
+
+
+JVM_GONE = (
+    "the Spark JVM stopped (most often out of memory: raise spark.driver_memory, "
+    "or --driver-memory under spark-submit)"
+)
 
 
 def one_line(exc: BaseException) -> str:
     """The first meaningful line of an exception, Java ones included."""
-    text = str(exc).strip() or type(exc).__name__
+    chain = [exc, exc.__cause__, exc.__context__]
+    if any(type(e).__name__ in ("Py4JNetworkError", "ConnectionRefusedError") for e in chain if e):
+        return JVM_GONE
+    try:
+        text = str(exc).strip() or type(exc).__name__
+    except Exception:  # py4j errors can fail to print once the JVM is gone
+        return JVM_GONE
+    if "does not exist in the JVM" in text or "<exception str() failed>" in text:
+        return JVM_GONE
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith(("at ", "Traceback", "File ")):

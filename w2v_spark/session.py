@@ -67,3 +67,11 @@ def job_group(spark: SparkSession, name: str) -> Iterator[None]:
     finally:
         sc.setLocalProperty("spark.job.description", None)
         sc.setLocalProperty("spark.jobGroup.id", None)
+
+
+def stop_session(spark: SparkSession) -> None:
+    """Stop the session; a JVM that already died must not hide the error that killed it."""
+    try:
+        spark.stop()
+    except Exception:
+        log.debug("spark.stop() failed", exc_info=True)
