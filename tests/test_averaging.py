@@ -75,3 +75,33 @@ def test_untouched_blocks_are_not_sent_back():
 def test_unknown_rule_is_rejected():
     with pytest.raises(ValueError, match="median"):
         list(touched_row_blocks(COPY_A.copy(), COPY_A.copy(), UPD_A, UPD_A, "median", 2))
+
+
+def test_auto_rule_sums_for_two_partitions_and_matches_beyond():
+    from w2v_spark.averaging import resolve_rule
+
+    assert [resolve_rule("auto", p) for p in (1, 2, 8, 32)] == ["sum", "sum", "matched", "matched"]
+    assert resolve_rule("mean", 32) == "mean"
+
+
+def test_matched_rule_sums_small_moves_and_averages_saturated_rows():
+    # Two partitions each moved row 0 by +0.1 with one update (barely saturated) and row 1 by
+    # +1.0 with 10,000 updates each (fully saturated): row 0 keeps both moves, row 1 the mean.
+    w0 = np.zeros((2, 1), np.float32)
+    copy = np.array([[0.1], [1.0]], np.float32)
+    updates = np.array([1, 10_000])
+    got = w0.copy()
+    summed = None
+    for _ in range(2):
+        for _key, block in touched_row_blocks(
+            copy.copy(),
+            np.zeros_like(copy),
+            updates,
+            np.zeros_like(updates),
+            "matched",
+            2,
+            step=1e-3,
+        ):
+            summed = block if summed is None else summed + block
+    average_touched_rows(got, 0, summed.stats0, summed.rows0, "matched", step=1e-3)
+    np.testing.assert_allclose(got[:, 0], [0.2, 1.0], rtol=2e-3)

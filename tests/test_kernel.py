@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.planted import planted_corpus
+from w2v_spark import kernel
 from w2v_spark.kernel import (
     TrainStats,
     init_weights,
@@ -16,7 +17,7 @@ from w2v_spark.kernel import (
     train_sentences,
     window_pairs,
 )
-from w2v_spark.sampling import keep_probabilities, noise_cdf, partition_rng
+from w2v_spark.sampling import alias_table, keep_probabilities, noise_cdf, partition_rng
 
 
 def sigmoid(x):
@@ -176,17 +177,22 @@ def reference_step(syn0, syn1neg, tokens, windows, segments, negatives, lr, wind
 
 
 @pytest.mark.parametrize("negatives_per", ["centre", "pair"])
-@pytest.mark.parametrize("scatter", ["sparse", "add_at"])
-def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per, scatter):
+@pytest.mark.parametrize("scatter", ["sparse", "coo", "add_at"])
+@pytest.mark.parametrize("repeated", [True, False])
+def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per, scatter, repeated):
     rng = np.random.default_rng(5)
-    vocab, dim, window = 12, 6, 3
+    vocab, dim, window = 40, 6, 3
     syn0 = rng.normal(scale=0.5, size=(vocab, dim)).astype(np.float32)
     syn1neg = rng.normal(scale=0.5, size=(vocab, dim)).astype(np.float32)
-    tokens = rng.integers(0, 5, size=30)  # many repeated rows
+    # Many repeated rows, or distinct centre words (the kernel skips summing positions).
+    tokens = rng.integers(0, 5, size=30) if repeated else rng.permutation(vocab)[:30]
     windows = rng.integers(1, window + 1, size=30)
     segments = np.repeat([0, 1, 2], [9, 1, 20])  # a one-word sentence has no pairs
-    pairs = int(window_pairs(windows, segments, window)[1].sum())
-    negatives = rng.integers(0, vocab, size=(30 if negatives_per == "centre" else pairs, 4))
+    _, valid, context = window_pairs(windows, segments, window)
+    pairs = int(valid.sum())
+    negatives = rng.integers(0, 12, size=(30 if negatives_per == "centre" else pairs, 4))
+    if negatives_per == "pair":  # every third pair: one negative equals the context (masked)
+        negatives[::3, 0] = tokens[context[valid]][::3]
     expected0, expected1, expected_pairs, expected_loss = reference_step(
         syn0, syn1neg, tokens, windows, segments, negatives, 0.05, window, negatives_per == "centre"
     )
@@ -263,6 +269,39 @@ def test_train_sentences_counts_pairs_touches_and_words():
     # Each pair touches its context row once plus its unmasked negatives (< 5 per pair).
     assert stats.pairs * 5 < touched1.sum() <= stats.pairs * 6
     assert stats.pairs > 2 * stats.trained_words
+
+
+@pytest.mark.parametrize("sampler", ["alias", "cdf"])
+def test_both_samplers_train_and_the_alias_table_is_built_once(sampler, monkeypatch):
+    words, counts, sentences, _ = planted_corpus(2, n_sentences=100)
+    cdf = noise_cdf(counts, 0.75)
+    builds = []
+    monkeypatch.setattr(kernel, "alias_table", lambda c: builds.append(1) or alias_table(c))
+    results = []
+    for _ in range(2):
+        syn0, syn1neg = init_weights(len(words), 8, 0)
+        touched1 = np.zeros(len(words), dtype=np.int64)
+        stats = train_sentences(
+            syn0,
+            syn1neg,
+            sentences,
+            keep_prob=keep_probabilities(counts, 1e-3),
+            noise_cdf=cdf,
+            window=5,
+            negative=5,
+            alpha=0.025,
+            min_alpha=0.0001,
+            progress_start=0.0,
+            progress_per_word=1e-6,
+            rng=partition_rng(0, 0, 0),
+            touched1=touched1,
+            sampler=sampler,
+        )
+        results.append(syn0)
+        assert stats.pairs * 5 < touched1.sum() <= stats.pairs * 6
+        assert np.isfinite(stats.mean_loss) and syn1neg.any()
+    np.testing.assert_array_equal(results[0], results[1])
+    assert len(builds) == (1 if sampler == "alias" else 0)
 
 
 def test_learning_rate_schedule_uses_raw_words_before_each_batch():

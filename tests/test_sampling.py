@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from w2v_spark.sampling import (
+    alias_table,
+    draw_alias,
     draw_negatives,
     keep_probabilities,
     learning_rate,
@@ -66,6 +68,52 @@ def test_draw_negatives_follows_noise_distribution():
 def test_draw_negatives_never_draws_zero_count_words():
     cdf = noise_cdf(np.array([0, 5, 0, 5, 0]), 0.75)
     draws = draw_negatives(np.random.default_rng(1), cdf, (1000, 5))
+    assert draws.shape == (1000, 5)
+    assert set(np.unique(draws)) == {1, 3}
+
+
+def test_alias_table_encodes_the_noise_distribution_exactly():
+    counts = np.array([1000, 300, 0, 100, 30, 10, 3, 0])
+    cdf = noise_cdf(counts, 0.75)
+    probs = np.diff(np.concatenate([[0.0], cdf]))
+    prob, alias = alias_table(cdf)
+    assert prob.shape == alias.shape == counts.shape
+    assert prob.min() >= 0.0 and prob.max() <= 1.0
+    # P(i) = (prob[i] + Σ_{j: alias[j] = i} (1 - prob[j])) / V
+    mass = prob.copy()
+    np.add.at(mass, alias, 1.0 - prob)
+    np.testing.assert_allclose(mass / counts.size, probs, atol=1e-15)
+    np.testing.assert_array_equal(prob[counts == 0], 0.0)
+    assert np.all(counts[alias[counts == 0]] > 0)
+
+
+def test_draw_alias_follows_noise_distribution():
+    counts = np.array([1000, 300, 100, 30, 10, 3])
+    cdf = noise_cdf(counts, 0.75)
+    probs = np.diff(np.concatenate([[0.0], cdf]))
+    draws = draw_alias(np.random.default_rng(0), *alias_table(cdf), 200_000)
+    assert draws.dtype == np.intp
+    assert draws.min() >= 0 and draws.max() < counts.size
+    observed = np.bincount(draws, minlength=counts.size)
+    assert chi_square(observed, probs * draws.size) < CHI2_999[5]
+
+
+def test_draw_alias_follows_a_large_zipf_distribution():
+    # Vocabulary-sized case (many words below the mean, a few far above): pooled into 10
+    # equal-probability bins of the CDF, the chi-square test has 9 degrees of freedom.
+    counts = (1e6 / np.arange(1, 20_001)).astype(np.int64) + 1
+    cdf = noise_cdf(counts, 0.75)
+    draws = draw_alias(np.random.default_rng(1), *alias_table(cdf), 500_000)
+    bins = np.searchsorted(cdf, np.linspace(0, 1, 11)[1:-1], side="right")
+    edges = np.concatenate([[0], bins, [counts.size]])
+    observed = np.add.reduceat(np.bincount(draws, minlength=counts.size), edges[:-1])
+    expected = np.diff(np.concatenate([[0.0], cdf[edges[1:] - 1]])) * draws.size
+    assert chi_square(observed, expected) < CHI2_999[9]
+
+
+def test_draw_alias_never_draws_zero_count_words():
+    cdf = noise_cdf(np.array([0, 5, 0, 5, 0]), 0.75)
+    draws = draw_alias(np.random.default_rng(1), *alias_table(cdf), (1000, 5))
     assert draws.shape == (1000, 5)
     assert set(np.unique(draws)) == {1, 3}
 

@@ -29,6 +29,13 @@ BLOCK_ROWS = 4096
 AVERAGING_RULES = ("weighted", "mean", "sum", "matched")
 
 
+def resolve_rule(rule: str, num_partitions: int) -> str:
+    """``"auto"``: "sum" for at most 2 partitions, else "matched" (see benchmarks/README.md)."""
+    if rule != "auto":
+        return rule
+    return "sum" if num_partitions <= 2 else "matched"
+
+
 def split_rule(rule: str) -> tuple[str, str]:
     """``"sum/mean"`` -> ``("sum", "mean")``: the rules for syn0 and syn1neg; ``"mean"`` -> both."""
     rule0, _, rule1 = rule.partition("/")

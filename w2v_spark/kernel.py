@@ -8,19 +8,30 @@ context ``c``) with negatives ``n_1..n_k`` and learning rate ``lr`` the update i
     v_w += g * v'_c + Σ_i g_i * v'_{n_i}
     v'_c += g * v_w                       v'_{n_i} += g_i * v_w
 
-Within a batch (about ``batch_words`` corpus words) every gradient is computed from the
-pre-batch values (Hogwild-style batching), then the updates are summed per row and added once.
+Sentences are grouped in batches of about ``batch_words`` corpus words; all pairs and random
+draws of a batch are generated with array operations, then applied in Hogwild steps of
+``step_tokens`` centres: within a step every gradient is computed from the pre-step values,
+then the updates are summed per row and added once. (One step per whole 10,000-word batch
+diverges at alpha 0.025: a frequent row gets hundreds of summed stale updates.)
 
-Speed comes from three choices (measured in ``benchmarks/README.md``):
+Design choices (measured in ``benchmarks/README.md``):
 
 * negatives are drawn per pair, as in the C tool (default). ``negatives_per="centre"``
   shares one draw among all (up to ``2*window``) pairs of a centre, as in HogBatch (Ji et al.
   2016): 2.5x faster, but it halved analogy accuracy on wiki8, so it is not the default;
-* all updates of a batch form one sparse matrix ``C`` of shape (unique centre rows, unique
-  output rows) whose entries are the summed coefficients ``g``/``g_i``; the row updates are
-  then two sparse-dense products ``C @ V'`` and ``C.T @ V`` (scipy's compiled CSR loops), so
-  duplicate rows are aggregated without sorting and without (pairs, k, dim) temporaries;
-* positive scores are computed per window offset on contiguous shifted slices (no gather).
+* negatives are drawn with an alias table (:func:`~w2v_spark.sampling.alias_table`, exact,
+  O(1) per draw, built once per ``noise_cdf`` array), all of a batch at once;
+* with per-pair negatives, all updates of a step form one CSR matrix ``C`` of shape (centre
+  positions, unique output rows), one row per centre position with its pairs' entries
+  ``[g, g_1..g_k]`` in pair order, which is already row-sorted, so it is built without a
+  sort or duplicate summing; the row updates are two sparse-dense products ``C @ V'`` and
+  ``C.T @ V`` (scipy's compiled loops, no (pairs, k, dim) temporaries), and repeated centre
+  words are summed by a 0/1 selector matrix (``negatives_per="centre"`` and
+  ``scatter="coo"`` build ``C`` over unique centre rows from COO triplets instead);
+* each touched row is gathered once into a small local array (``take``), the update is
+  added there and written back once;
+* positive scores are computed per window offset on contiguous shifted slices (no gather),
+  negative scores by one ``take`` of the (pairs, k, dim) rows and a batched ``matmul``.
 
 A negative equal to the pair's positive context word is masked (it contributes nothing to
 that pair's update, loss or touch count), as the C tool skips it.
@@ -28,14 +39,23 @@ that pair's update, loss or touch count), as the C tool skips it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from w2v_spark.sampling import draw_negatives, learning_rate, reduced_windows, subsample
+from w2v_spark.sampling import (
+    alias_table,
+    draw_alias,
+    draw_negatives,
+    learning_rate,
+    reduced_windows,
+    subsample,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +70,10 @@ __all__ = [
 _NEGATIVES_PER = ("centre", "pair")
 #: Centres per Hogwild step in :func:`train_sentences` (see ``benchmarks/README.md``).
 DEFAULT_STEP_TOKENS = 256
-_SCATTER_METHODS = ("sparse", "add_at")
+_SCATTER_METHODS = ("sparse", "coo", "add_at")
+_SAMPLERS = ("alias", "cdf")
+#: ``id(noise_cdf) -> (weakref to it, prob, alias)``: alias tables of live noise arrays.
+_ALIAS_CACHE: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray]] = {}
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,26 @@ def init_weights(vocab_size: int, vector_size: int, seed: int) -> tuple[np.ndarr
     syn0 = rng.uniform(-half, half, size=(vocab_size, vector_size)).astype(np.float32)
     syn1neg = np.zeros((vocab_size, vector_size), dtype=np.float32)
     return syn0, syn1neg
+
+
+def _alias_table_cached(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~w2v_spark.sampling.alias_table` of ``cdf``, built once per live array.
+
+    Spark calls :func:`train_sentences` once per partition and round with the same broadcast
+    array, so the O(V) build is paid once per executor process. The cache is keyed by
+    ``id(cdf)`` and checked through a weak reference (an id can be reused after the array is
+    freed); the array must not be modified in place after the first call.
+    """
+    key = id(cdf)
+    entry = _ALIAS_CACHE.get(key)
+    if entry is not None and entry[0]() is cdf:
+        return entry[1], entry[2]
+    prob, alias = alias_table(cdf)
+    for stale in [k for k, (ref, _, _) in _ALIAS_CACHE.items() if ref() is None]:
+        del _ALIAS_CACHE[stale]
+    with contextlib.suppress(TypeError):  # not weak-referenceable (not an ndarray): no cache
+        _ALIAS_CACHE[key] = (weakref.ref(cdf), prob, alias)
+    return prob, alias
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -237,11 +280,13 @@ def _positive_scores(v: np.ndarray, u: np.ndarray, offsets: np.ndarray, shift: i
 
 
 def _negative_scores(v: np.ndarray, u_rows: np.ndarray, local_neg: np.ndarray) -> np.ndarray:
-    """Scores ``v[r]·u_rows[local_neg[r, j]]`` of shape (r, k), one gathered column at a time."""
-    scores = np.empty(local_neg.shape, dtype=np.float32)
-    for j in range(local_neg.shape[1]):
-        scores[:, j] = _rowwise_dot(v, u_rows[local_neg[:, j]])
-    return scores
+    """Scores ``v[r]·u_rows[local_neg[r, j]]`` of shape (r, k).
+
+    One ``take`` of all (r, k, dim) rows (about 2x faster than fancy indexing on a small
+    source) and one batched matrix-vector product.
+    """
+    gathered = u_rows.take(local_neg, axis=0)
+    return np.matmul(gathered, v[:, :, None])[:, :, 0]
 
 
 def _apply_coefficients(
@@ -254,12 +299,12 @@ def _apply_coefficients(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(C @ u_rows, C.T @ v_rows)`` for ``C = Σ coef[e] * e_{rows[e]} e_{cols[e]}^T``.
 
-    ``method="sparse"`` builds a scipy CSR matrix (duplicates summed in O(nnz), products in
+    ``method="coo"`` (or ``"sparse"``) builds a scipy CSR matrix (duplicates summed in O(nnz), products in
     compiled loops); ``"add_at"`` uses ``np.add.at`` on (nnz, dim) temporaries (kept for the
     benchmark comparison).
     """
     shape = (v_rows.shape[0], u_rows.shape[0])
-    if method == "sparse":
+    if method in ("sparse", "coo"):
         matrix = sp.csr_matrix((coef, (rows, cols)), shape=shape)
         return matrix @ u_rows, matrix.T @ v_rows
     delta_v = np.zeros_like(v_rows)
@@ -316,8 +361,10 @@ def sgns_update(
     negatives_per : str
         ``"centre"`` (default) or ``"pair"``: the layout of ``negatives``, see above.
     scatter : str
-        ``"sparse"`` (default, fastest measured) or ``"add_at"``; see
-        :func:`_apply_coefficients`.
+        ``"sparse"`` (default, fastest measured): with per-pair negatives a pre-sorted CSR
+        matrix over centre positions (see the module docstring), otherwise as ``"coo"``;
+        ``"coo"``: a CSR matrix over unique centre rows built from COO triplets; ``"add_at"``:
+        ``np.add.at`` (slow, kept for comparison). See :func:`_apply_coefficients`.
 
     Returns
     -------
@@ -331,10 +378,53 @@ def sgns_update(
     start, stop = (0, n) if centres is None else centres
     offsets, valid, context = window_pairs(windows, segments, window, start, stop)
     pairs = int(np.count_nonzero(valid))
-    per_centre = negatives_per == "centre"
-    expected = stop - start if per_centre else pairs
+    expected = stop - start if negatives_per == "centre" else pairs
     if negatives.shape[0] != expected:
         raise ValueError(f"negatives has {negatives.shape[0]} rows, expected {expected}")
+    return _sgns_step(
+        syn0,
+        syn1neg,
+        tokens,
+        offsets,
+        valid,
+        context,
+        (start, stop),
+        np.asarray(negatives, dtype=np.intp),
+        lr,
+        window=window,
+        touched0=touched0,
+        touched1=touched1,
+        negatives_per=negatives_per,
+        scatter=scatter,
+    )
+
+
+def _sgns_step(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    tokens: np.ndarray,
+    offsets: np.ndarray,
+    valid: np.ndarray,
+    context: np.ndarray,
+    centres: tuple[int, int],
+    negatives: np.ndarray,
+    lr: float,
+    *,
+    window: int,
+    touched0: np.ndarray | None,
+    touched1: np.ndarray | None,
+    negatives_per: str,
+    scatter: str,
+) -> tuple[int, float]:
+    """:func:`sgns_update` on pre-computed :func:`window_pairs` output of the step's centres.
+
+    ``tokens`` is intp, ``negatives`` intp with the row count checked by the caller.
+    """
+    start, stop = centres
+    n = tokens.size
+    per_centre = negatives_per == "centre"
+    centre_pos, slot = np.nonzero(valid)
+    pairs = centre_pos.size
     if pairs == 0:
         return 0, 0.0
     vocab_size = syn0.shape[0]
@@ -342,19 +432,19 @@ def sgns_update(
     span_lo, span_hi = max(start - window, 0), min(stop + window, n)
     centre_ids = tokens[start:stop]
     span_ids = tokens[span_lo:span_hi]
-    negatives = np.asarray(negatives, dtype=np.intp)
 
     uniq0, local0 = _local_rows(centre_ids, vocab_size)
     uniq1, local1 = _local_rows(np.concatenate([span_ids, negatives.ravel()]), vocab_size)
     local1_span, local1_neg = local1[: span_ids.size], local1[span_ids.size :]
     local1_neg = local1_neg.reshape(negatives.shape)
     v_rows = syn0[uniq0]
-    u_rows = syn1neg[uniq1]
+    u_rows = syn1neg.take(uniq1, axis=0)
     v_centres = v_rows[local0]
 
     # Positive pairs: scores per offset on shifted slices, coefficients g = lr * (1 - σ).
-    all_scores = _positive_scores(v_centres, u_rows[local1_span], offsets, start - span_lo)
-    centre_pos, slot = np.nonzero(valid)
+    all_scores = _positive_scores(
+        v_centres, u_rows.take(local1_span, axis=0), offsets, start - span_lo
+    )
     context_pos = context[centre_pos, slot]
     pos_scores = all_scores[centre_pos, slot]
     pos_coef = lr32 * (1.0 - _sigmoid(pos_scores))
@@ -374,20 +464,57 @@ def sgns_update(
     neg_coef = -lr32 * _sigmoid(neg_scores) * multiplicity
     loss += float((_softplus(neg_scores) * multiplicity).sum(dtype=np.float64))
 
-    rows = np.concatenate([local0[centre_pos], np.repeat(local0[owner], negatives.shape[1])])
-    cols = np.concatenate([local1_span[context_pos - span_lo], local1_neg.ravel()])
-    coef = np.concatenate([pos_coef, neg_coef.ravel()]).astype(np.float32, copy=False)
-    delta0, delta1 = _apply_coefficients(rows, cols, coef, v_rows, u_rows, scatter)
-    syn0[uniq0] += delta0
-    syn1neg[uniq1] += delta1
+    per_centre_pairs = np.count_nonzero(valid, axis=1)
+    if per_centre or scatter != "sparse":
+        rows = np.concatenate([local0[centre_pos], np.repeat(local0[owner], negatives.shape[1])])
+        cols = np.concatenate([local1_span[context_pos - span_lo], local1_neg.ravel()])
+        coef = np.concatenate([pos_coef, neg_coef.ravel()]).astype(np.float32, copy=False)
+        delta0, delta1 = _apply_coefficients(rows, cols, coef, v_rows, u_rows, scatter)
+        touch_weights = np.concatenate([np.ones(pairs, dtype=np.float32), multiplicity.ravel()])
+    else:
+        # One CSR row per centre position, entries pair by pair ([context, negatives...]):
+        # np.nonzero lists pairs centre by centre, so the entries are already row-sorted and
+        # indptr is a cumulative sum (no COO conversion, sort or duplicate summing; the
+        # products sum duplicates). Masked negatives have coefficient 0.
+        k1 = negatives.shape[1] + 1
+        cols = np.empty((pairs, k1), dtype=np.int32)
+        cols[:, 0] = local1_span[context_pos - span_lo]
+        cols[:, 1:] = local1_neg
+        coef = np.empty((pairs, k1), dtype=np.float32)
+        coef[:, 0] = pos_coef
+        coef[:, 1:] = neg_coef
+        indptr = np.zeros(stop - start + 1, dtype=np.int32)
+        np.cumsum(per_centre_pairs * k1, out=indptr[1:])
+        matrix = sp.csr_matrix(
+            (coef.ravel(), cols.ravel(), indptr), shape=(stop - start, uniq1.size)
+        )
+        delta_centres = matrix @ u_rows
+        delta1 = matrix.T @ v_centres
+        if uniq0.size == stop - start:  # no repeated centre word: local0 is the identity
+            delta0 = delta_centres
+        else:
+            # Sum positions into rows: (unique rows x positions) 0/1 CSC matrix, one 1 per
+            # column (8x faster than np.add.at here).
+            ones = np.ones(stop - start, dtype=np.float32)
+            positions = np.arange(stop - start + 1, dtype=np.int32)
+            selector = sp.csc_matrix((ones, local0, positions), shape=(uniq0.size, stop - start))
+            delta0 = selector @ delta_centres
+        cols = cols.ravel()
+        touch_weights = np.empty((pairs, k1), dtype=np.float32)
+        touch_weights[:, 0] = 1.0
+        touch_weights[:, 1:] = multiplicity
+        touch_weights = touch_weights.ravel()
+    # syn0[uniq0] / syn1neg[uniq1] still hold v_rows / u_rows: add there, write back once.
+    v_rows += delta0
+    syn0[uniq0] = v_rows
+    u_rows += delta1
+    syn1neg[uniq1] = u_rows
 
     if touched0 is not None:
-        per_centre_pairs = valid.sum(1)
         counts0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
         touched0[uniq0] += counts0.astype(np.int64)
     if touched1 is not None:
-        weights = np.concatenate([np.ones(pairs, dtype=np.float32), multiplicity.ravel()])
-        counts1 = np.bincount(cols, weights=weights, minlength=uniq1.size)
+        counts1 = np.bincount(cols, weights=touch_weights, minlength=uniq1.size)
         touched1[uniq1] += np.rint(counts1).astype(np.int64)
     return pairs, loss
 
@@ -453,6 +580,7 @@ def train_sentences(
     step_tokens: int = DEFAULT_STEP_TOKENS,
     negatives_per: str = "pair",
     scatter: str = "sparse",
+    sampler: str = "alias",
 ) -> TrainStats:
     """Train skip-gram with negative sampling on ``sentences``, updating the weights in place.
 
@@ -501,7 +629,13 @@ def train_sentences(
         each centre token's ``negative`` negatives are shared by all of its pairs (HogBatch),
         2.5x faster but about half the analogy accuracy on wiki8 (benchmarks/README.md).
     scatter : str
-        ``"sparse"`` (default) or ``"add_at"``: how row updates are summed.
+        ``"sparse"`` (default, fastest), ``"coo"`` or ``"add_at"``: how row updates are
+        summed, see :func:`sgns_update`.
+    sampler : str
+        How negatives are drawn from ``noise_cdf``, both exact: ``"alias"`` (default) with
+        :func:`~w2v_spark.sampling.draw_alias` from an alias table built once per
+        ``noise_cdf`` array (cached while that array lives), about 5x faster per draw than
+        ``"cdf"``, :func:`~w2v_spark.sampling.draw_negatives` (binary search in the CDF).
 
     Returns
     -------
@@ -511,6 +645,20 @@ def train_sentences(
         raise ValueError(f"negatives_per must be one of {_NEGATIVES_PER}, got {negatives_per!r}")
     if scatter not in _SCATTER_METHODS:
         raise ValueError(f"scatter must be one of {_SCATTER_METHODS}, got {scatter!r}")
+    if sampler not in _SAMPLERS:
+        raise ValueError(f"sampler must be one of {_SAMPLERS}, got {sampler!r}")
+    if sampler == "alias":
+        prob, alias = _alias_table_cached(noise_cdf)
+
+        def draw(size: tuple[int, int]) -> np.ndarray:
+            return draw_alias(rng, prob, alias, size)
+
+    else:
+
+        def draw(size: tuple[int, int]) -> np.ndarray:
+            return draw_negatives(rng, noise_cdf, size)
+
+    per_centre = negatives_per == "centre"
     stats = TrainStats()
     raw_done = 0
     for batch in _batches(sentences, batch_words):
@@ -519,26 +667,32 @@ def train_sentences(
         raw_done += raw
         tokens, segments = _subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)
-        if negatives_per == "centre":
-            all_negatives = draw_negatives(rng, noise_cdf, (tokens.size, negative))
+        offsets, valid, context = window_pairs(windows, segments, window)
+        if per_centre:
+            all_negatives = draw((tokens.size, negative))
+        else:
+            # first_pair[i]: index of centre i's first pair in the batch (row-major order).
+            first_pair = np.zeros(tokens.size + 1, dtype=np.intp)
+            np.cumsum(np.count_nonzero(valid, axis=1), out=first_pair[1:])
+            all_negatives = draw((int(first_pair[-1]), negative))
         batch_pairs, batch_loss = 0, 0.0
         for start in range(0, tokens.size, step_tokens):
             stop = min(start + step_tokens, tokens.size)
-            if negatives_per == "centre":
+            if per_centre:
                 negatives = all_negatives[start:stop]
             else:
-                valid = window_pairs(windows, segments, window, start, stop)[1]
-                negatives = draw_negatives(rng, noise_cdf, (int(valid.sum()), negative))
-            pairs, loss = sgns_update(
+                negatives = all_negatives[first_pair[start] : first_pair[stop]]
+            pairs, loss = _sgns_step(
                 syn0,
                 syn1neg,
                 tokens,
-                windows,
-                segments,
+                offsets,
+                valid[start:stop],
+                context[start:stop],
+                (start, stop),
                 negatives,
                 lr,
                 window=window,
-                centres=(start, stop),
                 touched0=touched0,
                 touched1=touched1,
                 negatives_per=negatives_per,

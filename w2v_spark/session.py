@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 
 from pyspark.sql import SparkSession
@@ -28,6 +29,9 @@ def get_session(cfg: SparkConfig | None = None) -> SparkSession:
     builder = SparkSession.builder.appName(cfg.app_name)
     # spark-submit starts the JVM first and hands Python its gateway: its settings win.
     if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Python workers run this interpreter (with its packages), not whatever "python3" is
+        # first on PATH, unless the user chose one.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.master(os.environ.get("SPARK_MASTER", cfg.master))
         builder = builder.config("spark.driver.memory", cfg.driver_memory)
     builder = builder.config("spark.ui.showConsoleProgress", str(cfg.show_progress).lower())

@@ -26,6 +26,8 @@ def _jvm_path(spark: SparkSession, path: str):  # -> (FileSystem, Path) py4j obj
     jvm = spark.sparkContext._jvm
     jpath = jvm.org.apache.hadoop.fs.Path(path)
     fs = jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.getScheme() == "file":
+        fs.setWriteChecksum(False)  # no ".name.crc" files beside local outputs
     return fs, jpath
 
 

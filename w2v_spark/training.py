@@ -32,7 +32,7 @@ from pyspark import RDD
 from pyspark.sql import SparkSession
 
 from w2v_spark import storage
-from w2v_spark.averaging import BLOCK_ROWS, average_touched_rows, split_rule
+from w2v_spark.averaging import BLOCK_ROWS, average_touched_rows, resolve_rule, split_rule
 from w2v_spark.checkpoint import check_compatible, load_last_checkpoint, save_checkpoint
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
@@ -105,12 +105,23 @@ def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bo
         )
 
 
-def check_finite(syn0: np.ndarray, syn1neg: np.ndarray, epoch: int, cfg: TrainConfig) -> None:
-    if not (np.isfinite(syn0).all() and np.isfinite(syn1neg).all()):
-        raise UserError(
-            f"training diverged in epoch {epoch}: the weights hold NaN or Inf "
-            f"(train.alpha={cfg.alpha} is probably too high); the last complete checkpoint is kept"
-        )
+# Trained word2vec weights have components of order 1; 1e3 only comes from a run that
+# diverged (an exploding row squares its error every round).
+DIVERGED_ABOVE = 1e3
+
+
+def check_finite(
+    syn0: np.ndarray, syn1neg: np.ndarray, epoch: int, cfg: TrainConfig, averaging: str
+) -> None:
+    """Stop a diverging run: NaN, Inf or exploding weights."""
+    for matrix in (syn0, syn1neg):
+        peak = float(np.max(np.abs(matrix))) if matrix.size else 0.0
+        if not np.isfinite(peak) or peak > DIVERGED_ABOVE:
+            raise UserError(
+                f"training diverged in epoch {epoch}: the weights hold NaN, Inf or values "
+                f"above {DIVERGED_ABOVE:g} (train.alpha={cfg.alpha} too high, or averaging "
+                f"{averaging!r} with too many partitions); the last complete checkpoint is kept"
+            )
 
 
 def run_sync(
@@ -167,6 +178,7 @@ def train_model(
         syn0, syn1neg = init_weights(len(words), cfg.vector_size, cfg.seed)
         first_epoch, words_done, metrics = 1, 0, []
     reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
+    averaging = resolve_rule(cfg.averaging, num_partitions)
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions, epochs %d..%d, %d sync(s)/epoch",
         len(words),
@@ -196,7 +208,7 @@ def train_model(
                 progress_start=words_done / total_words,
                 progress_per_word=num_partitions / total_words,
                 batch_words=cfg.batch_words,
-                averaging=cfg.averaging,
+                averaging=averaging,
             )
             name = f"epoch {epoch}/{cfg.epochs}: train"
             if cfg.syncs_per_epoch > 1:
@@ -206,7 +218,7 @@ def train_model(
             weights.unpersist()
             epoch_stats = epoch_stats + stats
             words_done += stats.raw_words
-            check_finite(syn0, syn1neg, epoch, cfg)
+            check_finite(syn0, syn1neg, epoch, cfg, averaging)
         seconds = time.perf_counter() - started
         metrics.append(epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words))
         log_progress(metrics, cfg.epochs)

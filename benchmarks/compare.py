@@ -1,0 +1,439 @@
+"""Ours against gensim, the word2vec C tool and Spark MLlib, on one corpus, in one run.
+
+    .venv/bin/python benchmarks/compare.py                      # wiki8, conf/wiki8.toml, local[2], P=2
+    .venv/bin/python benchmarks/compare.py --partitions 2,8,32  # the partition curve (ours, MLlib)
+    .venv/bin/python benchmarks/compare.py --quick              # bundled sample, 1 epoch, CI smoke
+
+Every system reads the same token stream: the corpus is tokenised once (whitespace split for
+text8-style input, else the vocabulary job's default pattern) into a temporary file of
+sentences of at most 10,000 words (gensim's ``corpus_file`` reads only the first 10,000 words
+of a line, so one-line corpora must be cut). Each system runs in its own child process, one
+after another, with its peak memory sampled over its process tree; every set of vectors is
+scored by the same code (``w2v_spark.evaluation``). Words/s = raw corpus words x epochs /
+training seconds. Results: a Markdown table on stdout and JSON + Markdown under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from w2v_spark.config import load_config  # noqa: E402
+from w2v_spark.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+from w2v_spark.vectors_io import read_word2vec, write_word2vec  # noqa: E402
+
+DATA = ROOT / "w2v_spark" / "data"
+WIKI8 = ROOT.parent / "shared" / "corpora" / "wiki8.txt.gz"
+SYSTEMS = ("ours", "gensim", "c", "mllib")
+SENTENCE = 10_000
+LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+
+# ---------------------------------------------------------------- corpus preparation
+def tokens_of(line: str, text8_style: bool) -> list[str]:
+    if text8_style:
+        return line.split()
+    cleaned = "".join(" " if ch.isnumeric() and not ch.isalpha() else ch for ch in line.lower())
+    return LETTERS.findall(cleaned)
+
+
+def prepare_corpus(corpus: Path, target: Path, fraction: float) -> int:
+    """Write the token stream as lines of at most SENTENCE words; return the token count."""
+    opener = gzip.open if corpus.suffix == ".gz" else open
+    with opener(corpus, "rt", encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    text8_style = len(lines) == 1
+    total = 0
+    with open(target, "w", encoding="utf-8") as out:
+        all_tokens = [tokens_of(line, text8_style) for line in lines]
+        budget = int(sum(map(len, all_tokens)) * fraction)
+        for tokens in all_tokens:
+            tokens = tokens[: budget - total]
+            for start in range(0, len(tokens), SENTENCE):
+                out.write(" ".join(tokens[start : start + SENTENCE]) + "\n")
+            total += len(tokens)
+            if total >= budget:
+                break
+    return total
+
+
+def read_sentences(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8") as f:
+        return [line.split() for line in f]
+
+
+# ---------------------------------------------------------------- one system per child process
+def run_gensim(args: argparse.Namespace, work: Path) -> dict:
+    from gensim.models import Word2Vec
+
+    t = load_config(args.config).train
+    sentences = read_sentences(work / "corpus.txt")
+    model = Word2Vec(
+        vector_size=args.dim or t.vector_size,
+        window=t.window,
+        negative=t.negative,
+        hs=0,
+        sg=1,
+        sample=t.sample,
+        ns_exponent=t.ns_exponent,
+        alpha=t.alpha,
+        min_alpha=t.min_alpha,
+        min_count=args.min_count,
+        workers=args.cores,
+        seed=t.seed,
+        epochs=args.epochs,
+    )
+    model.build_vocab(sentences)
+    started = time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=args.epochs)
+    seconds = time.perf_counter() - started
+    model.wv.save_word2vec_format(str(work / "vectors.bin"), binary=True)
+    return {"train_seconds": seconds}
+
+
+def run_c_tool(args: argparse.Namespace, work: Path) -> dict:
+    binary = shutil.which("word2vec") or str(Path(sys.executable).parent / "word2vec")
+    if not Path(binary).exists():
+        return {
+            "skipped": "the word2vec C tool is not installed (pip install word2vec compiles it)"
+        }
+    t = load_config(args.config).train
+    cmd = [
+        binary,
+        "-train",
+        str(work / "corpus.txt"),
+        "-output",
+        str(work / "vectors.bin"),
+        "-cbow",
+        "0",
+        "-hs",
+        "0",
+        "-size",
+        str(args.dim or t.vector_size),
+        "-window",
+        str(t.window),
+        "-negative",
+        str(t.negative),
+        "-sample",
+        str(t.sample),
+        "-alpha",
+        str(t.alpha),
+        "-iter",
+        str(args.epochs),
+        "-min-count",
+        str(args.min_count),
+        "-threads",
+        str(args.cores),
+        "-binary",
+        "1",
+    ]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {"train_seconds": time.perf_counter() - started, "note": "includes its vocabulary pass"}
+
+
+def run_mllib(args: argparse.Namespace, work: Path, partitions: int) -> dict:
+    from pyspark.ml.feature import Word2Vec
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    t = load_config(args.config).train
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master(f"local[{args.cores}]")
+        .config("spark.driver.memory", "6g")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    frame = spark.read.text(str(work / "corpus.txt")).select(F.split("value", " ").alias("words"))
+    frame = frame.repartition(partitions).cache()
+    frame.count()
+    estimator = Word2Vec(
+        vectorSize=args.dim or t.vector_size,
+        windowSize=t.window,
+        minCount=args.min_count,
+        maxIter=args.epochs,
+        numPartitions=partitions,
+        stepSize=t.alpha,
+        seed=t.seed,
+        inputCol="words",
+        maxSentenceLength=SENTENCE,
+    )
+    started = time.perf_counter()
+    model = estimator.fit(frame)
+    seconds = time.perf_counter() - started
+    vectors = model.getVectors().toPandas()  # vocabulary x dim: the model's own size
+    spark.stop()
+    counts: dict[str, int] = {}
+    for sentence in read_sentences(work / "corpus.txt"):
+        for w in sentence:
+            counts[w] = counts.get(w, 0) + 1
+    order = sorted(
+        range(len(vectors)), key=lambda i: (-counts[vectors["word"][i]], vectors["word"][i])
+    )
+    words = [vectors["word"][i] for i in order]
+    matrix = np.stack([np.asarray(vectors["vector"][i].toArray(), np.float32) for i in order])
+    write_word2vec(work / "vectors.bin", words, matrix, binary=True)
+    return {"train_seconds": seconds, "note": "fit() includes its vocabulary pass"}
+
+
+def run_ours(args: argparse.Namespace, work: Path, partitions: int) -> dict:
+    out = work / "run"
+    cmd = [
+        sys.executable,
+        str(ROOT / "jobs" / "pipeline.py"),
+        "--config",
+        str(args.config),
+        "--corpus",
+        str(work / "corpus.txt"),
+        "--out",
+        str(out),
+        "--overwrite",
+        "--set",
+        f"spark.master=local[{args.cores}]",
+        "--set",
+        f"train.num_partitions={partitions}",
+        "--set",
+        f"train.epochs={args.epochs}",
+        "--set",
+        "vocab.tokenizer=whitespace",
+        "--set",
+        f"vocab.min_count={args.min_count}",
+        "--set",
+        "train.checkpoint=false",
+    ]
+    if args.dim:
+        cmd += ["--set", f"train.vector_size={args.dim}"]
+    for item in args.set:
+        cmd += ["--set", item]
+    with open(work / "ours.log", "w") as log:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=log)
+    metrics = json.loads((out / "model" / "metrics.json").read_text())["epochs"]
+    shutil.copy(out / "model" / "vectors.bin", work / "vectors.bin")
+    return {"train_seconds": sum(m["seconds"] for m in metrics)}
+
+
+def child_main(args: argparse.Namespace) -> None:
+    work = Path(args.work)
+    system, _, partitions = args.child.partition(":")
+    if system == "gensim":
+        result = run_gensim(args, work)
+    elif system == "c":
+        result = run_c_tool(args, work)
+    elif system == "mllib":
+        result = run_mllib(args, work, int(partitions))
+    else:
+        result = run_ours(args, work, int(partitions))
+    (work / "result.json").write_text(json.dumps(result))
+
+
+# ---------------------------------------------------------------- the parent: run, measure, score
+def run_measured(cmd: list[str]) -> tuple[float, int, int]:
+    """Wall seconds, peak total RSS and peak single-process RSS (bytes) of a process tree."""
+    started = time.perf_counter()
+    proc = psutil.Popen(cmd)
+    peak_total = peak_single = 0
+    while proc.poll() is None:
+        try:
+            rss = [p.memory_info().rss for p in [proc, *proc.children(recursive=True)]]
+            peak_total, peak_single = max(peak_total, sum(rss)), max(peak_single, *rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd[-4:])} failed with exit code {proc.returncode}")
+    return time.perf_counter() - started, peak_total, peak_single
+
+
+def score(path: Path) -> dict:
+    words, vectors = read_word2vec(path)
+    analogy = evaluate_analogies(words, vectors, DATA / "questions-words.txt", restrict_vocab=30000)
+    return {
+        "analogy": analogy["total"]["accuracy"],
+        "semantic": analogy["semantic"]["accuracy"],
+        "syntactic": analogy["syntactic"]["accuracy"],
+        "covered": analogy["total"]["covered"],
+        "wordsim353": evaluate_word_pairs(words, vectors, DATA / "wordsim353.tsv")["spearman"],
+        "simlex999": evaluate_word_pairs(words, vectors, DATA / "simlex999.txt")["spearman"],
+        "words": len(words),
+    }
+
+
+def machine() -> dict:
+    import gensim
+    import pyspark
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gensim": gensim.__version__,
+        "pyspark": pyspark.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def markdown(rows: list[dict], header: dict) -> str:
+    cols = [
+        "system",
+        "train s",
+        "total s",
+        "words/s",
+        "× gensim",
+        "peak MB (total / largest)",
+        "analogy",
+        "sem",
+        "syn",
+        "× gensim",
+        "covered",
+        "WS353",
+        "SimLex",
+    ]
+    base = next((r for r in rows if r["system"] == "gensim" and "analogy" in r), None)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['system']} | skipped: {r['skipped']} |" + " |" * (len(cols) - 2))
+            continue
+        speed = f"{r['words_per_sec'] / base['words_per_sec']:.2f}" if base else "–"
+        acc = f"{r['analogy'] / base['analogy']:.3f}" if base and base["analogy"] else "–"
+        lines.append(
+            f"| {r['system']} | {r['train_seconds']:.1f} | {r['total_seconds']:.1f} | "
+            f"{r['words_per_sec']:,.0f} | {speed} | {r['peak_total_mb']:,} / {r['peak_single_mb']:,} | "
+            f"{r['analogy']:.4f} | {r['semantic']:.4f} | {r['syntactic']:.4f} | {acc} | "
+            f"{r['covered']:,} | {r['wordsim353']:.4f} | {r['simlex999']:.4f} |"
+        )
+    head = (
+        f"corpus {header['corpus']} ({header['tokens']:,} tokens), epochs {header['epochs']}, "
+        f"local[{header['cores']}] / {header['cores']} workers, single run each; "
+        f"{header['machine']['cpu']}, {header['machine']['date']}"
+    )
+    return head + "\n\n" + "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=WIKI8)
+    parser.add_argument("--config", type=Path, default=ROOT / "conf" / "wiki8.toml")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--partitions", default="2", help="comma-separated P for ours and MLlib")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--fraction", type=float, default=1.0, help="use the first part of the corpus"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
+    parser.add_argument("--dim", type=int, default=None, help="default: the config's")
+    parser.add_argument("--set", action="append", default=[], help="extra --set for ours")
+    parser.add_argument("--quick", action="store_true", help="bundled sample, 1 epoch (CI smoke)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--min-count", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    config = load_config(args.config)
+    if args.quick:
+        args.corpus, args.epochs, args.dim = (
+            ROOT / "data" / "sample.txt.gz",
+            args.epochs or 1,
+            args.dim or 50,
+        )
+    args.epochs = args.epochs or config.train.epochs
+    args.min_count = args.min_count or config.vocab.min_count
+    if args.child:
+        child_main(args)
+        return
+    if not args.corpus.exists():
+        raise SystemExit(
+            f"corpus not found: {args.corpus} (the shared corpora live beside the repo)"
+        )
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    partitions = [int(p) for p in args.partitions.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        tokens = prepare_corpus(args.corpus, work / "corpus.txt", args.fraction)
+        runs = [(s, p) for s in systems for p in (partitions if s in ("ours", "mllib") else [0])]
+        for system, p in runs:
+            name = f"{system} P={p}" if p else system
+            (work / "vectors.bin").unlink(missing_ok=True)
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                f"{system}:{p}",
+                "--work",
+                tmp,
+                "--config",
+                str(args.config),
+                "--cores",
+                str(args.cores),
+                "--epochs",
+                str(args.epochs),
+                "--min-count",
+                str(args.min_count),
+            ]
+            cmd += ["--dim", str(args.dim)] if args.dim else []
+            for item in args.set:
+                cmd += ["--set", item]
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            total, peak_total, peak_single = run_measured(cmd)
+            result = json.loads((work / "result.json").read_text())
+            row = {"system": name, **result}
+            if "skipped" not in result:
+                row.update(
+                    total_seconds=total,
+                    peak_total_mb=peak_total >> 20,
+                    peak_single_mb=peak_single >> 20,
+                    words_per_sec=tokens * args.epochs / result["train_seconds"],
+                    **score(work / "vectors.bin"),
+                )
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    header = {
+        "corpus": args.corpus.name,
+        "tokens": tokens,
+        "epochs": args.epochs,
+        "cores": args.cores,
+        "machine": machine(),
+        "fraction": args.fraction,
+    }
+    table = markdown(rows, header)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (args.out / f"compare-{stamp}.json").write_text(
+        json.dumps({"header": header, "rows": rows}, indent=2)
+    )
+    (args.out / f"compare-{stamp}.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
