@@ -77,11 +77,18 @@ def test_unknown_rule_is_rejected():
         list(touched_row_blocks(COPY_A.copy(), COPY_A.copy(), UPD_A, UPD_A, "median", 2))
 
 
-def test_auto_rule_sums_for_two_partitions_and_matches_beyond():
-    from w2v_spark.averaging import resolve_rule
+def test_auto_rule_averages_up_to_two_partitions_and_matches_beyond():
+    from w2v_spark.averaging import resolve_rule, resolve_syncs
 
-    assert [resolve_rule("auto", p) for p in (1, 2, 8, 32)] == ["sum", "sum", "matched", "matched"]
-    assert resolve_rule("mean", 32) == "mean"
+    assert [resolve_rule("auto", p) for p in (1, 2, 8, 32)] == [
+        "mean",
+        "mean",
+        "matched",
+        "matched",
+    ]
+    assert resolve_rule("sum", 32) == "sum"
+    assert [resolve_syncs(0, p) for p in (1, 2, 8)] == [1, 1, 4]
+    assert resolve_syncs(3, 8) == 3
 
 
 def test_matched_rule_sums_small_moves_and_averages_saturated_rows():

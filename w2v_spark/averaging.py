@@ -30,10 +30,17 @@ AVERAGING_RULES = ("weighted", "mean", "sum", "matched")
 
 
 def resolve_rule(rule: str, num_partitions: int) -> str:
-    """``"auto"``: "sum" for at most 2 partitions, else "matched" (see benchmarks/README.md)."""
+    """``"auto"``: "mean" for at most 2 partitions, else "matched" (see benchmarks/README.md)."""
     if rule != "auto":
         return rule
-    return "sum" if num_partitions <= 2 else "matched"
+    return "mean" if num_partitions <= 2 else "matched"
+
+
+def resolve_syncs(syncs_per_epoch: int, num_partitions: int) -> int:
+    """``0`` (auto): one round per epoch up to 2 partitions, else 4 (see benchmarks/README.md)."""
+    if syncs_per_epoch:
+        return syncs_per_epoch
+    return 1 if num_partitions <= 2 else 4
 
 
 def split_rule(rule: str) -> tuple[str, str]:

@@ -87,14 +87,14 @@ class TrainConfig:
     seed: int = 1
     # Training partitions; 0 means Spark's default parallelism (one per core).
     num_partitions: int = 0
-    # Parameter averaging rounds per epoch: more rounds keep the partitions' copies closer
-    # together (4 measured best on wiki8; each round costs one broadcast and one reduce).
-    syncs_per_epoch: int = 4
+    # Parameter averaging rounds per epoch; 0 = auto: 1 up to 2 partitions, else 4 (each round
+    # costs one broadcast and one reduce; measured on wiki8, benchmarks/README.md).
+    syncs_per_epoch: int = 0
     # How partition copies are combined (w2v_spark/averaging.py): "weighted" (by update
     # counts), "mean" (Spark MLlib's rule), "sum" (every partition's change kept), "matched"
     # (sum for rows each partition moved a little, mean for rows each drove to its optimum),
-    # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "sum" up to 2 partitions, where it was the
-    # most accurate, else "matched" ("sum" diverged with 8); evidence in benchmarks/README.md.
+    # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "mean" up to 2 partitions and "matched"
+    # beyond, the most accurate on full wiki8 (benchmarks/README.md).
     averaging: str = "auto"
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
@@ -264,7 +264,7 @@ def validate(config: Config) -> None:
     )
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
-    _check(t.syncs_per_epoch >= 1, "train.syncs_per_epoch must be >= 1")
+    _check(t.syncs_per_epoch >= 0, "train.syncs_per_epoch must be >= 0 (0 = auto)")
     rules = ("weighted", "mean", "sum", "matched")
     _check(
         t.averaging == "auto" or all(r in rules for r in t.averaging.split("/", 1)),

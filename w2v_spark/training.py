@@ -32,7 +32,13 @@ from pyspark import RDD
 from pyspark.sql import SparkSession
 
 from w2v_spark import storage
-from w2v_spark.averaging import BLOCK_ROWS, average_touched_rows, resolve_rule, split_rule
+from w2v_spark.averaging import (
+    BLOCK_ROWS,
+    average_touched_rows,
+    resolve_rule,
+    resolve_syncs,
+    split_rule,
+)
 from w2v_spark.checkpoint import check_compatible, load_last_checkpoint, save_checkpoint
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
@@ -179,6 +185,7 @@ def train_model(
         first_epoch, words_done, metrics = 1, 0, []
     reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
     averaging = resolve_rule(cfg.averaging, num_partitions)
+    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions)
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions, epochs %d..%d, %d sync(s)/epoch",
         len(words),
@@ -187,12 +194,12 @@ def train_model(
         num_partitions,
         first_epoch,
         cfg.epochs,
-        cfg.syncs_per_epoch,
+        syncs,
     )
     for epoch in range(first_epoch, cfg.epochs + 1):
         started = time.perf_counter()
         epoch_stats = TrainStats()
-        for sync in range(cfg.syncs_per_epoch):
+        for sync in range(syncs):
             weights = sc.broadcast((syn0, syn1neg))
             task = SyncTask(
                 weights=weights,
@@ -200,7 +207,7 @@ def train_model(
                 seed=cfg.seed,
                 epoch=epoch,
                 sync=sync,
-                syncs=cfg.syncs_per_epoch,
+                syncs=syncs,
                 window=cfg.window,
                 negative=cfg.negative,
                 alpha=cfg.alpha,
@@ -211,8 +218,8 @@ def train_model(
                 averaging=averaging,
             )
             name = f"epoch {epoch}/{cfg.epochs}: train"
-            if cfg.syncs_per_epoch > 1:
-                name += f" (sync {sync + 1}/{cfg.syncs_per_epoch})"
+            if syncs > 1:
+                name += f" (sync {sync + 1}/{syncs})"
             with job_group(spark, name):
                 stats = run_sync(sentences, syn0, syn1neg, task, reducers)
             weights.unpersist()
