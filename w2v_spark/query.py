@@ -108,8 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     width = max((len(word) for word, _ in results), default=0)
-    for word, score in results:
-        print(f"{word:<{width}}  {score:.4f}")
+    try:
+        for word, score in results:
+            print(f"{word:<{width}}  {score:.4f}")
+    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
+        sys.stderr.close()
     return 0
 
 
