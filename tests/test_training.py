@@ -191,6 +191,19 @@ def test_finished_model_is_not_overwritten_without_overwrite(spark, planted_voca
     train(spark, planted_vocab, tmp_path / "model", "train.epochs=1", overwrite=True)
 
 
+def test_resuming_a_finished_model_changes_nothing_and_returns_it(spark, planted_vocab, tmp_path):
+    # A scheduler retry of a train task that had already published lands here: not an error.
+    first = train(spark, planted_vocab, tmp_path / "model", "train.epochs=1")
+    marker = tmp_path / "model" / "_SUCCESS"
+    before = marker.stat().st_mtime_ns
+    again = train(spark, planted_vocab, tmp_path / "model", "train.epochs=1", resume=True)
+    assert marker.stat().st_mtime_ns == before
+    assert again.words == first.words
+    np.testing.assert_array_equal(again.syn0, first.syn0)
+    np.testing.assert_array_equal(again.syn1neg, first.syn1neg)
+    assert [m["epoch"] for m in again.metrics] == [1]
+
+
 def test_missing_vocabulary_is_a_user_error(spark, tmp_path):
     with pytest.raises(UserError, match="vocabulary not found"):
         train(spark, str(tmp_path / "nope"), tmp_path / "model")

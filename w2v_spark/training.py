@@ -43,7 +43,12 @@ from w2v_spark.checkpoint import check_compatible, load_last_checkpoint, save_ch
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
 from w2v_spark.kernel import TrainStats, init_weights
-from w2v_spark.model_io import publish_bytes, write_vectors_parquet, write_word2vec_files
+from w2v_spark.model_io import (
+    publish_bytes,
+    read_vectors_parquet,
+    write_vectors_parquet,
+    write_word2vec_files,
+)
 from w2v_spark.partition import STATS_KEY, SyncTask, merge
 from w2v_spark.partitioning import load_sentences
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
@@ -95,12 +100,18 @@ def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -
     }
 
 
-def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> None:
-    """Refuse to clobber a finished model or silently restart an unfinished one."""
+def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> bool:
+    """Refuse to clobber a finished model or silently restart an unfinished one.
+
+    Returns True when ``out`` already holds a finished model and ``resume`` asks to continue
+    it: there is nothing left to train (a retried scheduler task lands here).
+    """
     if not storage.exists(spark, out):
-        return
+        return False
     if overwrite:
         storage.delete(spark, out)
+    elif storage.is_complete(spark, out) and resume:
+        return True
     elif storage.is_complete(spark, out):
         raise UserError(
             f"output {out} already holds a finished model; pass --overwrite to replace it"
@@ -109,6 +120,17 @@ def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bo
         raise UserError(
             f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
         )
+    return False
+
+
+def finished_model(spark: SparkSession, out: str) -> TrainResult:
+    """A finished model read back: vectors, metrics and the last checkpoint's syn1neg (empty
+    when checkpoints were off)."""
+    words, counts, syn0 = read_vectors_parquet(spark, storage.join(out, "vectors.parquet"))
+    metrics = json.loads(storage.read_text(spark, storage.join(out, "metrics.json")))["epochs"]
+    last = load_last_checkpoint(spark, out)
+    syn1neg = last.syn1neg if last is not None else np.zeros((0, syn0.shape[1]), np.float32)
+    return TrainResult(words, counts, syn0, syn1neg, metrics)
 
 
 # Trained word2vec weights have components of order 1; 1e3 only comes from a run that
@@ -160,7 +182,9 @@ def train_model(
     cfg = config.train
     sc = spark.sparkContext
     meta = read_meta(spark, vocab_dir)
-    prepare_output(spark, out, resume=resume, overwrite=overwrite)
+    if prepare_output(spark, out, resume=resume, overwrite=overwrite):
+        log.info("model at %s is already finished: nothing to resume", out)
+        return finished_model(spark, out)
     words, counts = read_vocabulary(spark, vocab_dir)
     num_partitions = cfg.num_partitions or sc.defaultParallelism
     with job_group(spark, "train: load and balance sentences"):
