@@ -112,3 +112,40 @@ def test_matched_rule_sums_small_moves_and_averages_saturated_rows():
             summed = block if summed is None else summed + block
     average_touched_rows(got, 0, summed.stats0, summed.rows0, "matched", step=1e-3)
     np.testing.assert_allclose(got[:, 0], [0.2, 1.0], rtol=2e-3)
+
+
+def test_extrapolation_factor_is_n_for_steady_rows_and_one_for_settled_rows():
+    from w2v_spark.averaging import extrapolation_factor
+
+    d11 = np.array([1.0, 1.0, 1.0, 0.0, 1.0])
+    d12 = np.array([1.0, 0.0, 0.5, 0.0, -1.0])  # r = 1, 0, 0.5, untouched half, reversal
+    n = np.array([2.0, 2.0, 2.0, 2.0, 8.0])
+    # r = 0.5 over 2 partitions (4 halves): (1 + r + r^2 + r^3) / (1 + r) = 1.25
+    np.testing.assert_allclose(extrapolation_factor(d11, d12, n), [2.0, 1.0, 1.25, 1.0, 1.0])
+
+
+def test_extrapolated_rule_sums_steady_moves_and_averages_settled_ones():
+    from w2v_spark.averaging import half_moves
+
+    # Row 0 moved +0.1 in each half of both partitions (steady: r = 1, keep both moves);
+    # row 1 moved +1.0 in the first half and not at all in the second (settled: the mean).
+    start = np.zeros((2, 1), np.float32)
+    middle = np.array([[0.1], [1.0]], np.float32)
+    end = np.array([[0.2], [1.0]], np.float32)
+    updates = np.array([4, 4])
+    summed = None
+    for _ in range(2):
+        halves = [half_moves(start, middle, end), half_moves(start, start, start)]
+        for _key, block in touched_row_blocks(
+            end.copy(),
+            np.zeros_like(end),
+            updates,
+            np.zeros_like(updates),
+            "extrapolated",
+            2,
+            halves=halves,
+        ):
+            summed = block if summed is None else summed + block
+    got = start.copy()
+    average_touched_rows(got, 0, summed.stats0, summed.rows0, "extrapolated")
+    np.testing.assert_allclose(got[:, 0], [0.4, 1.0], rtol=1e-6)
