@@ -26,10 +26,7 @@ import numpy as np
 # overhead is nothing, small enough that the driver assembles the result block by block.
 BLOCK_ROWS = 4096
 
-AVERAGING_RULES = ("weighted", "mean", "sum", "matched", "extrapolated")
-
-# Rules that need each partition's share trained in two halves (see ``half_moves``).
-HALVES_RULES = ("extrapolated",)
+AVERAGING_RULES = ("weighted", "mean", "sum", "matched")
 
 
 def resolve_rule(rule: str, num_partitions: int) -> str:
@@ -60,10 +57,8 @@ def split_rule(rule: str) -> tuple[str, str]:
 class RowBlock:
     """Sums for rows ``[block * BLOCK_ROWS, ...)`` of both matrices.
 
-    ``stats0``/``stats1``: float64 (5, n): per row, summed over partitions, how many
-    partitions touched it, their update counts, their saturations ``1 - exp(-k c_p)``, and
-    ``|d1|^2`` and ``d1 . d2`` of the moves ``d1``, ``d2`` in the two halves of each partition's
-    share (zero unless the rule trains in halves);
+    ``stats0``/``stats1``: float64 (3, n): per row, summed over partitions, how many
+    partitions touched it, their update counts, and their saturations ``1 - exp(-k c_p)``;
     ``rows0``/``rows1``: float32 (n, dim), the summed weighted rows of syn0 / syn1neg
     (weighted by update count for "weighted", by 1 where touched for the other rules).
     """
@@ -82,47 +77,10 @@ class RowBlock:
         )
 
 
-def row_stats(
-    updates: np.ndarray, step: float, halves: tuple[np.ndarray, np.ndarray] | None = None
-) -> np.ndarray:
-    """float64 (5, n): touched indicator, update count, saturation ``1 - exp(-step * count)``,
-    and from ``halves = (d1dd1, d1dd2)`` (per row ``|d1|^2`` and ``d1 . d2``) or zeros."""
+def row_stats(updates: np.ndarray, step: float) -> np.ndarray:
+    """float64 (3, n): touched indicator, update count, saturation ``1 - exp(-step * count)``."""
     counts = updates.astype(np.float64)
-    zeros = np.zeros_like(counts)
-    d11, d12 = halves if halves is not None else (zeros, zeros)
-    return np.stack([(updates > 0).astype(np.float64), counts, -np.expm1(-step * counts), d11, d12])
-
-
-def half_moves(
-    start: np.ndarray, middle: np.ndarray, end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per row ``|d1|^2`` and ``d1 . d2`` (float64) for the moves ``d1 = middle - start`` and
-    ``d2 = end - middle`` of one partition's two half-shares; all float32 (n, dim)."""
-    d1 = middle - start
-    d2 = end - middle
-    return (
-        np.einsum("ij,ij->i", d1, d1, dtype=np.float64),
-        np.einsum("ij,ij->i", d1, d2, dtype=np.float64),
-    )
-
-
-def extrapolation_factor(d11: np.ndarray, d12: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """How many mean moves a row would have made had its ``n`` partitions' shares been trained
-    one after another: ``(1 - r^(2n)) / (1 - r^2)`` with ``r = Σ d1.d2 / Σ |d1|^2`` clipped to
-    [0, 1], the row's measured contraction from the first half of a share to the second.
-
-    ``r = 1`` (a row still moving steadily: slow, collective progress) gives ``n``, every
-    partition's move kept ("sum"); ``r = 0`` (a row that reached its optimum within half a
-    share, or only jitters around it) gives 1, the plain mean.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(d11 > 0, d12 / d11, 0.0)
-    r = np.clip(r, 0.0, 1.0)
-    r2 = r * r
-    close = 1.0 - r2 < 1e-9
-    safe = np.where(close, 0.5, r2)
-    factor = (1.0 - safe**n) / (1.0 - safe)
-    return np.where(close, n, factor)
+    return np.stack([(updates > 0).astype(np.float64), counts, -np.expm1(-step * counts)])
 
 
 def touched_row_blocks(
@@ -133,18 +91,15 @@ def touched_row_blocks(
     rule: str,
     block_rows: int = BLOCK_ROWS,
     step: float = 0.0,
-    halves: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Iterator[tuple[int, RowBlock]]:
     """``(block, RowBlock)`` for each block in which this partition touched a row.
 
-    ``step`` is the saturation rate used by the "matched" rule (learning rate x curvature);
-    ``halves`` the :func:`half_moves` of syn0 and syn1neg, for the "extrapolated" rule.
+    ``step`` is the saturation rate used by the "matched" rule (learning rate x curvature).
     Scales ``syn0``/``syn1neg`` in place (the partition's copy is finished with), so no
     second copy of the matrices is made.
     """
     rules = split_rule(rule)
-    h0, h1 = halves if halves is not None else (None, None)
-    stats = [row_stats(updates0, step, h0), row_stats(updates1, step, h1)]
+    stats = [row_stats(updates0, step), row_stats(updates1, step)]
     for block, start in enumerate(range(0, len(syn0), block_rows)):
         end = start + block_rows
         s0, s1 = stats[0][:, start:end], stats[1][:, start:end]
@@ -186,10 +141,6 @@ def average_touched_rows(
         total = -np.expm1(-step * stats[1][touched])
         a = (total / np.maximum(stats[2][touched], 1e-300))[:, None]
         new = old + a * (summed - n * old)
-    elif rule == "extrapolated":
-        # W0 + f * mean_p (W_p - W0), f from the rows' measured contraction (1 .. n).
-        f = extrapolation_factor(stats[3][touched], stats[4][touched], stats[0][touched])
-        new = old + f[:, None] * (summed - n * old) / n
     else:
         raise ValueError(f"unknown averaging rule {rule!r} (one of {AVERAGING_RULES})")
     target[touched] = new.astype(weights.dtype)

@@ -265,10 +265,10 @@ def validate(config: Config) -> None:
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
     _check(t.syncs_per_epoch >= 0, "train.syncs_per_epoch must be >= 0 (0 = auto)")
-    rules = ("weighted", "mean", "sum", "matched", "extrapolated")
+    rules = ("weighted", "mean", "sum", "matched")
     _check(
         t.averaging == "auto" or all(r in rules for r in t.averaging.split("/", 1)),
-        "train.averaging: auto, weighted, mean, sum, matched or extrapolated, or RULE0/RULE1 for syn0 and syn1neg",
+        "train.averaging: auto, weighted, mean, sum or matched, or RULE0/RULE1 for syn0 and syn1neg",
     )
     _check(t.batch_words >= 1, "train.batch_words must be >= 1")
     _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyspark import Broadcast
 
-from w2v_spark.averaging import HALVES_RULES, RowBlock, half_moves, split_rule, touched_row_blocks
+from w2v_spark.averaging import RowBlock, touched_row_blocks
 from w2v_spark.kernel import TrainStats, train_sentences
 from w2v_spark.sampling import learning_rate, partition_rng
 
@@ -65,66 +65,33 @@ class SyncTask:
     def __call__(self, index: int, sentences: Iterator[np.ndarray]) -> Iterator[tuple[int, object]]:
         share = sync_share(list(sentences), self.sync, self.syncs)
         syn0, syn1neg = self.weights.value
+        keep_prob, noise_cdf = self.tables.value
         updates0 = np.zeros(len(syn0), dtype=np.int64)
         updates1 = np.zeros(len(syn1neg), dtype=np.int64)
-        rng = partition_rng(self.seed, self.epoch, index, self.sync)
         try:
-            if any(r in HALVES_RULES for r in split_rule(self.averaging)):
-                # Train the share in two halves, keeping the weights at the start and middle,
-                # so the driver can measure how each row's move slows down (averaging.py).
-                start = (syn0.copy(), syn1neg.copy())
-                stats = self.train(syn0, syn1neg, sync_share(share, 0, 2), updates0, updates1, rng)
-                middle = (syn0.copy(), syn1neg.copy())
-                stats = stats + self.train(
-                    syn0,
-                    syn1neg,
-                    sync_share(share, 1, 2),
-                    updates0,
-                    updates1,
-                    rng,
-                    words_before=stats.raw_words,
-                )
-                halves = [half_moves(start[i], middle[i], m) for i, m in enumerate((syn0, syn1neg))]
-                del start, middle
-            else:
-                stats = self.train(syn0, syn1neg, share, updates0, updates1, rng)
-                halves = None
+            stats = train_sentences(
+                syn0,
+                syn1neg,
+                share,
+                keep_prob=keep_prob,
+                noise_cdf=noise_cdf,
+                window=self.window,
+                negative=self.negative,
+                alpha=self.alpha,
+                min_alpha=self.min_alpha,
+                progress_start=self.progress_start,
+                progress_per_word=self.progress_per_word,
+                rng=partition_rng(self.seed, self.epoch, index, self.sync),
+                batch_words=self.batch_words,
+                touched0=updates0,
+                touched1=updates1,
+            )
             yield STATS_KEY, stats
             yield from touched_row_blocks(
-                syn0, syn1neg, updates0, updates1, self.averaging, step=self.step, halves=halves
+                syn0, syn1neg, updates0, updates1, self.averaging, step=self.step
             )
         finally:
             forget_broadcast_value(self.weights)
-
-    def train(
-        self,
-        syn0: np.ndarray,
-        syn1neg: np.ndarray,
-        sentences: list[np.ndarray],
-        updates0: np.ndarray,
-        updates1: np.ndarray,
-        rng: np.random.Generator,
-        words_before: int = 0,
-    ) -> TrainStats:
-        """Run the kernel on ``sentences``, ``words_before`` raw words into this share."""
-        keep_prob, noise_cdf = self.tables.value
-        return train_sentences(
-            syn0,
-            syn1neg,
-            sentences,
-            keep_prob=keep_prob,
-            noise_cdf=noise_cdf,
-            window=self.window,
-            negative=self.negative,
-            alpha=self.alpha,
-            min_alpha=self.min_alpha,
-            progress_start=self.progress_start + words_before * self.progress_per_word,
-            progress_per_word=self.progress_per_word,
-            rng=rng,
-            batch_words=self.batch_words,
-            touched0=updates0,
-            touched1=updates1,
-        )
 
 
 def forget_broadcast_value(broadcast: Broadcast) -> None:
