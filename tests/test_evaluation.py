@@ -463,3 +463,14 @@ def test_query_command_prints_neighbours_and_fails_in_one_line(kv, tmp_path, cap
     assert capsys.readouterr().err.strip() == "error: not in the vocabulary: qqqx"
     assert query.main([str(tmp_path / "nowhere"), "paris"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_query_refuses_a_model_directory_without_success(kv, tmp_path, capsys):
+    # A run killed after vectors.bin was published but before _SUCCESS: not a finished model.
+    model_dir = tmp_path / "model"
+    write_word2vec(model_dir / "vectors.bin", kv.index_to_key, kv.vectors, binary=True)
+    (model_dir / "checkpoints").mkdir()
+    assert query.main([str(model_dir), "paris"]) == 2
+    assert "incomplete (no _SUCCESS)" in capsys.readouterr().err
+    (model_dir / "_SUCCESS").write_bytes(b"")
+    assert query.main([str(model_dir), "similar", "paris", "--topn", "3"]) == 0

@@ -30,12 +30,25 @@ logger = logging.getLogger(__name__)
 MODEL_FILES = ("vectors.bin", "vectors.txt")
 
 
+# Entries that make a directory a model directory (training output), which needs _SUCCESS.
+MODEL_MARKERS = ("metrics.json", "checkpoints", "vectors.parquet")
+
+
 def resolve_vectors_path(path: str | Path) -> Path:
-    """PATH itself if it is a file, else the first of :data:`MODEL_FILES` inside it."""
+    """PATH itself if it is a file, else the first of :data:`MODEL_FILES` inside it.
+
+    A model directory (``metrics.json``, ``checkpoints/`` or ``vectors.parquet`` in it) must
+    be complete (``_SUCCESS``).
+    """
     target = Path(path)
     if target.is_file():
         return target
     if target.is_dir():
+        model_dir = any((target / n).exists() for n in MODEL_MARKERS)
+        if model_dir and not (target / "_SUCCESS").exists():
+            raise UserError(
+                f"{target}: the model is incomplete (no _SUCCESS): finish it with --resume"
+            )
         for name in MODEL_FILES:
             if (target / name).is_file():
                 return target / name
