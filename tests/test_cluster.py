@@ -1,0 +1,527 @@
+"""The jobs on a real standalone cluster: a master and two workers on 127.0.0.1.
+
+Everything is started from the installed pyspark (``bin/spark-class``, ``bin/spark-submit``)
+and the package is shipped as ``--py-files`` built by ``scripts/build_dist.py``. The
+executors run a Python that has the dependencies but *not* w2v_spark (``-S`` skips the
+editable install's ``.pth``), so the jobs pass only if the zip works on executors.
+
+Then faults: the driver SIGKILLed mid-training (nothing looks complete that is not; ``--resume``
+continues from the last checkpoint) and a worker SIGKILLed with its executor mid-epoch (Spark
+reschedules the lost tasks on the surviving worker and the run finishes).
+
+Every process started here is stopped by its pid in the fixture's teardown, failure or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pyarrow.parquet as pq
+import pyspark
+import pytest
+
+from tests.conftest import ROOT, SAMPLE
+from w2v_spark.config import build_config, load_config
+from w2v_spark.errors import UserError
+from w2v_spark.evaluate_stage import evaluate_outputs
+from w2v_spark.training import train_model
+from w2v_spark.vocab import build_vocabulary
+
+pytestmark = pytest.mark.cluster
+
+SPARK_HOME = Path(pyspark.__file__).resolve().parent
+PROFILE = ROOT / "conf" / "sample.toml"
+EPOCHS = 4
+# Small and quick, but with epochs of a few seconds so that a kill can land inside one.
+SETS = [f"train.epochs={EPOCHS}", "train.vector_size=20", "train.syncs_per_epoch=2"]
+JOB_TIMEOUT = 240
+# Short-lived JVMs on 2 cores: the C1 compiler alone starts and warms up in less CPU.
+QUICK_JVM = "-XX:TieredStopAtLevel=1"
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free on the loopback interface right now."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants (empty if it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def kill_all(procs: list[psutil.Process], timeout: float = 30) -> list[psutil.Process]:
+    """SIGKILL each process (root first, so it cannot react); return those still alive."""
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in procs):
+        time.sleep(0.1)
+    return [p for p in procs if alive(p)]
+
+
+def cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    text = path.read_text(errors="replace") if path.exists() else "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Cluster:
+    """A standalone master and workers; every Popen is kept so teardown can stop it by pid."""
+
+    def __init__(self, base: Path, zip_path: Path, executor_python: Path) -> None:
+        self.base = base
+        self.zip = zip_path
+        self.executor_python = executor_python
+        self.logs = base / "logs"
+        self.logs.mkdir()
+        (base / "conf").mkdir()  # an empty SPARK_CONF_DIR: no user settings leak in
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYSPARK_", "SPARK_")) and k != "PYTHONPATH"
+        }
+        self.env.update(
+            SPARK_HOME=str(SPARK_HOME),
+            SPARK_CONF_DIR=str(base / "conf"),
+            SPARK_LOCAL_IP="127.0.0.1",
+            SPARK_LOG_DIR=str(self.logs),
+            SPARK_WORKER_DIR=str(base / "work"),
+            SPARK_DAEMON_MEMORY="512m",
+            SPARK_DAEMON_JAVA_OPTS=QUICK_JVM,
+        )
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+        self.workers: dict[int, subprocess.Popen] = {}
+        self.port, self.webui = free_ports(2)
+        self.ports += [self.port, self.webui]
+        self.url = f"spark://127.0.0.1:{self.port}"
+        self.master = self._spawn(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            "--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(self.webui),
+        )  # fmt: skip
+
+    def _spawn(self, name: str, cls: str, *args: str) -> subprocess.Popen:
+        log = (self.logs / f"{name}.log").open("ab")
+        cmd = [str(SPARK_HOME / "bin" / "spark-class"), cls, *args]
+        # spark-class execs java, so the pid is the JVM's.
+        proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def start_worker(self, index: int) -> None:
+        port, webui = free_ports(2)
+        self.ports += [port, webui]
+        work = self.base / f"work-{index}"
+        self.workers[index] = self._spawn(
+            f"worker-{index}",
+            "org.apache.spark.deploy.worker.Worker",
+            self.url,
+            "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(webui),
+            "--cores", "1", "--memory", "2g", "--work-dir", str(work),
+        )  # fmt: skip
+
+    def state(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.webui}/json/", timeout=5) as r:
+            return json.load(r)
+
+    def wait_ready(self, workers: int = 2, timeout: float = 90) -> None:
+        """Until ``workers`` workers are alive and no application holds them."""
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.master.poll() is not None:
+                pytest.fail(f"the master exited:\n{tail(self.logs / 'master.log')}")
+            with contextlib.suppress(OSError, ValueError):
+                last = self.state()
+                if last.get("aliveworkers") == workers and not last.get("activeapps"):
+                    return
+            time.sleep(0.5)
+        logs = "\n".join(tail(p, 15) for p in sorted(self.logs.glob("*.log")))
+        pytest.fail(f"cluster not ready after {timeout} s: {last}\n{logs}")
+
+    def ensure_workers(self) -> None:
+        """Restart any worker a test killed, then wait for both and an idle master."""
+        for index in (0, 1):
+            if index not in self.workers or self.workers[index].poll() is not None:
+                self.start_worker(index)
+        self.wait_ready()
+
+    def submit(self, job: str, *args: str, log: Path) -> subprocess.Popen:
+        cmd = [
+            str(SPARK_HOME / "bin" / "spark-submit"),
+            "--master", self.url,
+            "--py-files", str(self.zip),
+            "--driver-memory", "1g",
+            "--conf", "spark.executor.memory=1g",
+            "--conf", f"spark.pyspark.python={self.executor_python}",
+            "--conf", f"spark.pyspark.driver.python={sys.executable}",
+            "--conf", "spark.ui.enabled=false",
+            "--conf", "spark.sql.shuffle.partitions=4",
+            "--conf", f"spark.driver.extraJavaOptions={QUICK_JVM}",
+            "--conf", f"spark.executor.extraJavaOptions={QUICK_JVM}",
+            str(ROOT / "jobs" / job),
+            "--config", str(PROFILE),
+            *(a for s in SETS for a in ("--set", s)),
+            *args,
+        ]  # fmt: skip
+        with log.open("ab") as out:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        self.procs.append(proc)
+        return proc
+
+    def run(self, job: str, *args: str, log: Path) -> str:
+        """Submit, wait, and return the log; a failure or a hang fails the test with its tail."""
+        proc = self.submit(job, *args, log=log)
+        try:
+            proc.wait(timeout=JOB_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            kill_all(tree(proc.pid))
+            pytest.fail(f"{job} did not finish in {JOB_TIMEOUT} s:\n{tail(log)}")
+        assert proc.returncode == 0, f"{job} exited {proc.returncode}:\n{tail(log)}"
+        return log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """SIGTERM, wait, SIGKILL every process started (and their children, e.g. executors)."""
+        # Only Popens not yet reaped: a reaped child's pid may already belong to someone else.
+        procs = [p for popen in self.procs if popen.poll() is None for p in tree(popen.pid)]
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(alive(p) for p in procs):
+            time.sleep(0.2)
+        left = kill_all(procs)
+        for popen in self.procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=10)
+        assert not left, f"processes survived teardown: {left}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(listening(p) for p in self.ports):
+            time.sleep(0.5)
+        assert not [p for p in self.ports if listening(p)], "a cluster port is still listening"
+
+
+def write_executor_python(path: Path) -> Path:
+    """A Python with numpy, pyarrow, scipy, pandas and pyspark but without w2v_spark.
+
+    ``-S`` skips ``site`` and with it the editable install's ``.pth`` hook; the libraries
+    come back through PYTHONPATH, after what Spark puts there (pyspark, the --py-files zip).
+    """
+    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    path.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{":".join(paths)}" '
+        f'exec "{sys.executable}" -S "$@"\n'
+    )
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> tuple[Path, Path]:
+    """The --py-files zip built by the script, and the executors' Python."""
+    base = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_dist.py"), "--out", str(base / "w.zip")],
+        check=True,
+        timeout=60,
+    )
+    return base / "w.zip", write_executor_python(base / "executor-python")
+
+
+@pytest.fixture(scope="module")
+def cluster(dist, tmp_path_factory) -> Iterator[Cluster]:
+    zip_path, executor_python = dist
+    cluster = None
+    try:
+        cluster = Cluster(tmp_path_factory.mktemp("cluster"), zip_path, executor_python)
+        cluster.ensure_workers()
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def killed_run(cluster, tmp_path_factory) -> tuple[Path, list[int]]:
+    """The pipeline on the cluster with its driver SIGKILLed once epoch 1's checkpoint is out.
+
+    Returns OUT and the complete checkpoints left behind.
+    """
+    cluster.ensure_workers()
+    out = tmp_path_factory.mktemp("cluster-run") / "run"
+    log = out.parent / "killed.log"
+    proc = cluster.submit("pipeline.py", "--corpus", str(SAMPLE), "--out", str(out), log=log)
+    wait_for(out / "model" / "checkpoints" / "epoch-001", proc, log)
+    survivors = kill_all(tree(proc.pid))  # spark-submit's JVM and the Python driver under it
+    proc.wait(timeout=30)
+    assert not survivors, f"driver processes survived SIGKILL: {survivors}"
+    assert proc.returncode == -signal.SIGKILL
+    return out, checkpoint_epochs(out / "model")
+
+
+def read_vocab(vocab: Path) -> list[tuple[int, str, int]]:
+    rows = pq.read_table(vocab / "vocab.parquet").to_pylist()
+    return sorted((r["id"], r["word"], r["count"]) for r in rows)
+
+
+def read_sentences(vocab: Path) -> list[tuple[int, int, list[int]]]:
+    rows = pq.read_table(vocab / "corpus.parquet").to_pylist()
+    return sorted((r["line"], r["chunk"], r["ids"]) for r in rows)
+
+
+def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = JOB_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the job ended ({proc.returncode}) before {path} appeared:\n{tail(log)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} did not appear in {timeout} s:\n{tail(log)}")
+        time.sleep(0.05)
+
+
+def checkpoint_epochs(model: Path) -> list[int]:
+    return sorted(
+        int(p.name.split("-")[1])
+        for p in (model / "checkpoints").glob("epoch-*")
+        if (p / "_SUCCESS").exists()
+    )
+
+
+def assert_valid_model(model: Path, vocab_size: int) -> np.ndarray:
+    assert (model / "_SUCCESS").exists()
+    rows = pq.read_table(model / "vectors.parquet").to_pylist()
+    vectors = np.array([r["vector"] for r in rows], np.float32)
+    assert vectors.shape == (vocab_size, 20)
+    assert np.isfinite(vectors).all()
+    # Trained: the initial vectors lie within ±0.5/dim, norms below 0.5/sqrt(dim) ≈ 0.11.
+    assert np.linalg.norm(vectors, axis=1).mean() > 0.3
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert [m["epoch"] for m in metrics["epochs"]] == list(range(1, EPOCHS + 1))
+    assert all(m["words"] > 0 and np.isfinite(m["loss"]) for m in metrics["epochs"])
+    return vectors
+
+
+# Which files make each kind of directory complete, by name.
+COMPLETE_FILES = {
+    "vocab": ("vocab.parquet", "corpus.parquet", "_meta.json", "config.json"),
+    "model": ("vectors.parquet", "vectors.bin", "vectors.txt", "metrics.json", "config.json"),
+    "checkpoint": ("syn0.npy", "syn1neg.npy", "state.json"),
+}
+
+
+def assert_nothing_falsely_complete(root: Path) -> list[Path]:
+    """Every visible directory with ``_SUCCESS`` holds all its files; return those found."""
+    marked = []
+    for success in root.rglob("_SUCCESS"):
+        directory = success.parent
+        rel = directory.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # a hidden temporary directory: no reader looks there
+        marked.append(directory)
+        kind = "checkpoint" if directory.name.startswith("epoch-") else directory.name
+        for name in COMPLETE_FILES.get(kind, ()):
+            assert (directory / name).exists(), f"{rel} has _SUCCESS but no {name}"
+        if directory.suffix == ".parquet":  # Spark's committer marks a finished dataset
+            assert list(directory.glob("part-*.parquet")), f"{rel} has _SUCCESS but no data"
+        if kind == "checkpoint":
+            state = json.loads((directory / "state.json").read_text())
+            assert state["epoch"] == int(directory.name.split("-")[1])
+            syn0 = np.load(directory / "syn0.npy")
+            assert np.isfinite(syn0).all() and syn0.shape[1] == 20
+    return marked
+
+
+def test_the_zip_holds_the_package_and_is_what_executors_import(dist, tmp_path):
+    zip_path, executor_python = dist
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "w2v_spark/__init__.py" in names and "w2v_spark/kernel.py" in names
+    assert "w2v_spark/data/questions-words.txt" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert all(n.startswith("w2v_spark/") for n in names)
+    # Without the zip the executors' Python cannot import the package...
+    bare = subprocess.run(
+        [str(executor_python), "-c", "import numpy, scipy, pandas, pyarrow; import w2v_spark"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bare.returncode != 0 and "No module named 'w2v_spark'" in bare.stderr
+    # ...with it, everything that runs on executors imports, and the data files load.
+    probe = (
+        "import w2v_spark, w2v_spark.kernel, w2v_spark.partition, w2v_spark.partitioning, "
+        "w2v_spark.sampling, w2v_spark.averaging, w2v_spark.vocab, w2v_spark.report\n"
+        "from w2v_spark.report import dataset_path\n"
+        "with dataset_path('', 'analogies') as p: assert p.read_text().startswith(': capital')\n"
+        "print(w2v_spark.__file__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(zip_path)}
+    ok = subprocess.run(
+        [str(executor_python), "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == f"{zip_path}/w2v_spark/__init__.py"
+
+
+def test_killed_driver_leaves_nothing_looking_complete(spark, killed_run, tmp_path):
+    out, done = killed_run
+    # The kill landed inside training: the vocabulary stage is finished, the model is not.
+    assert 1 in done and EPOCHS not in done, f"the kill missed training: {done}"
+    assert (out / "vocab" / "_SUCCESS").exists()
+    assert not (out / "model" / "_SUCCESS").exists()
+    assert not (out / "model" / "vectors.parquet").exists()
+    assert not (out / "report").exists()
+    marked = assert_nothing_falsely_complete(out)
+    assert sorted(d.relative_to(out).as_posix() for d in marked) == [
+        *(f"model/checkpoints/epoch-{e:03d}" for e in done),
+        "vocab",
+        "vocab/corpus.parquet",
+        "vocab/vocab.parquet",
+    ]
+    # Readers refuse the unfinished model.
+    with pytest.raises(UserError, match="incomplete"):
+        evaluate_outputs(spark, build_config(), model=str(out / "model"), out=str(tmp_path / "r"))
+    with pytest.raises(UserError, match="unfinished run: pass --resume"):
+        train_model(
+            spark, load_config(PROFILE, SETS), vocab_dir=str(out / "vocab"), out=str(out / "model")
+        )
+    # The vocabulary the cluster built (before the kill) is the one local mode builds.
+    local = tmp_path / "vocab"
+    build_vocabulary(spark, load_config(PROFILE, SETS), corpus=str(SAMPLE), out=str(local))
+    assert read_vocab(out / "vocab") == read_vocab(local)
+    assert read_sentences(out / "vocab") == read_sentences(local)
+
+
+def executor_apps(cluster: Cluster, index: int) -> set[str]:
+    """Applications that ran an executor on worker ``index`` (from its work directory)."""
+    return {p.parent.parent.name for p in (cluster.base / f"work-{index}").glob("app-*/*/stderr")}
+
+
+@pytest.fixture(scope="module")
+def resumed_run(cluster, killed_run) -> tuple[Path, str, set[str]]:
+    """The README's recovery, on a copy of the killed run: rerun without --overwrite.
+
+    Returns OUT, the log, and the applications that ran executors on both workers meanwhile.
+    """
+    killed, _ = killed_run
+    out = killed.parent / "resumed"
+    shutil.copytree(killed, out)  # the killed run stays as it was for the other tests
+    cluster.ensure_workers()  # the master has noticed the driver is gone and freed the cores
+    before = [executor_apps(cluster, i) for i in (0, 1)]
+    log = cluster.run(
+        "pipeline.py", "--corpus", str(SAMPLE), "--out", str(out), log=out.parent / "resumed.log"
+    )
+    new = [executor_apps(cluster, i) - before[i] for i in (0, 1)]
+    return out, log, new[0] & new[1]
+
+
+def test_rerun_resumes_from_the_last_checkpoint_and_finishes_every_stage(
+    cluster, killed_run, resumed_run
+):
+    _, done = killed_run
+    out, log, apps_on_both_workers = resumed_run
+    assert f"master {cluster.url}" in log
+    assert len(apps_on_both_workers) == 1, "the application did not use both workers"
+    last = max(done)
+    assert f"vocabulary already complete at {out}/vocab: kept" in log
+    assert f"resuming from {out}/model/checkpoints/epoch-{last:03d}" in log
+    assert re.search(rf"epochs {last + 1}\.\.{EPOCHS}, ", log), log[-3000:]
+    trained = [int(e) for e in re.findall(rf"epoch (\d+)/{EPOCHS}: \d+ words", log)]
+    assert trained == list(range(last + 1, EPOCHS + 1))  # epoch 1 was not trained again
+    for stage in ("vocab", "model", "report"):
+        assert (out / stage / "_SUCCESS").exists(), stage
+    assert_nothing_falsely_complete(out)
+    vocab_size = len(read_vocab(out / "vocab"))
+    assert_valid_model(out / "model", vocab_size)
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert report["vectors"] == {**report["vectors"], "words": vocab_size, "dim": 20}
+    assert report["analogy"]["questions"] == 19544
+    assert report["analogy"]["total"]["covered"] > 1000
+    assert 0 <= report["analogy"]["total"]["accuracy"] <= 1
+    assert {"semantic", "syntactic", "sections"} <= set(report["analogy"])
+    assert set(report["similarity"]) == {"wordsim353", "simlex999"}
+    assert [m["epoch"] for m in report["metrics"]] == list(range(1, EPOCHS + 1))
+
+
+def test_killed_worker_and_executor_mid_epoch_the_run_still_completes(
+    cluster, killed_run, resumed_run
+):
+    run, _ = killed_run
+    cluster.ensure_workers()
+    model = run.parent / "killed-worker" / "model"
+    log_path = run.parent / "killed-worker.log"
+    proc = cluster.submit(
+        "train.py", "--vocab", str(run / "vocab"), "--out", str(model), log=log_path
+    )
+    try:
+        wait_for(model / "checkpoints" / "epoch-001", proc, log_path)
+        worker = cluster.workers[1]
+        victims = tree(worker.pid)
+        executors = [p for p in victims[1:] if "CoarseGrainedExecutorBackend" in cmdline(p)]
+        assert executors, f"worker 1 runs no executor: {[cmdline(p)[-80:] for p in victims]}"
+        assert not kill_all(victims)
+        worker.wait(timeout=30)
+        assert proc.poll() is None and not (model / "_SUCCESS").exists(), "kill missed training"
+        assert proc.wait(timeout=JOB_TIMEOUT) == 0, tail(log_path)
+    finally:
+        if proc.poll() is None:  # a failed assertion above: stop the job (not a reaped pid)
+            kill_all(tree(proc.pid))
+        cluster.start_worker(1)  # for any test that runs after this one
+    log = log_path.read_text(errors="replace")
+    assert "Lost executor" in log  # the driver saw the loss and rescheduled
+    vectors = assert_valid_model(model, len(read_vocab(run / "vocab")))
+    # Lost tasks are recomputed from the same sentences with the same seeds: the vectors are
+    # those of the run without a lost worker (which itself resumed after a killed driver).
+    reference = assert_valid_model(resumed_run[0] / "model", len(vectors))
+    np.testing.assert_allclose(vectors, reference, rtol=0, atol=1e-5)
