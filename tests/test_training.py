@@ -208,4 +208,3 @@ def test_resuming_a_finished_model_changes_nothing_and_returns_it(spark, planted
 def test_missing_vocabulary_is_a_user_error(spark, tmp_path):
     with pytest.raises(UserError, match="vocabulary not found"):
         train(spark, str(tmp_path / "nope"), tmp_path / "model")
-
