@@ -110,13 +110,14 @@ def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bo
         return False
     if overwrite:
         storage.delete(spark, out)
-    elif storage.is_complete(spark, out) and resume:
-        return True
-    elif storage.is_complete(spark, out):
+        return False
+    if storage.is_complete(spark, out):
+        if resume:
+            return True
         raise UserError(
             f"output {out} already holds a finished model; pass --overwrite to replace it"
         )
-    elif not resume:
+    if not resume:
         raise UserError(
             f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
         )
