@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from w2v_spark.averaging import average_touched_rows, touched_row_blocks
+from w2v_spark.averaging import (
+    RowBlock,
+    average_touched_rows,
+    replica_row_block,
+    touched_row_blocks,
+)
 
 
 def combine(
@@ -89,6 +94,9 @@ def test_auto_rule_averages_up_to_two_partitions_and_matches_beyond():
     assert resolve_rule("sum", 32) == "sum"
     assert [resolve_syncs(0, p) for p in (1, 2, 8)] == [1, 1, 4]
     assert resolve_syncs(3, 8) == 3
+    # One replica per executor: the mean over executors, one sync per epoch, at any P.
+    assert resolve_rule("auto", 32, "executor") == "mean"
+    assert resolve_syncs(0, 32, "executor") == 1
 
 
 def test_matched_rule_sums_small_moves_and_averages_saturated_rows():
@@ -112,3 +120,48 @@ def test_matched_rule_sums_small_moves_and_averages_saturated_rows():
             summed = block if summed is None else summed + block
     average_touched_rows(got, 0, summed.stats0, summed.rows0, "matched", step=1e-3)
     np.testing.assert_allclose(got[:, 0], [0.2, 1.0], rtol=2e-3)
+
+
+def combine_replicas(w0, tasks, rule, block_rows=2):
+    """Executor replicas: tasks send their changes keyed by (replica, block); summed per key,
+    weighted per replica, summed per block; the driver adds the combined change to ``w0``."""
+    per_replica: dict[tuple[str, int], RowBlock] = {}
+    for replica, change, upd in tasks:
+        blocks = touched_row_blocks(
+            change.copy(), np.zeros_like(change), upd, np.zeros_like(upd), "sum", block_rows
+        )
+        for block, rows in blocks:
+            key = (replica, block)
+            per_replica[key] = rows if key not in per_replica else per_replica[key] + rows
+    summed: dict[int, RowBlock] = {}
+    for item in per_replica.items():
+        block, rows = replica_row_block(rule)(item)
+        summed[block] = rows if block not in summed else summed[block] + rows
+    result = w0.copy()
+    for block, rows in summed.items():
+        average_touched_rows(result, block * block_rows, rows.stats0, rows.rows0, rule, deltas=True)
+    return result
+
+
+@pytest.mark.parametrize("rule", ["weighted", "mean", "sum"])
+def test_replicas_combine_like_partition_copies_whatever_task_made_each_change(rule):
+    # Replica "a" is COPY_A, made by two tasks whose changes and update counts add up to it;
+    # replica "b" is COPY_B made by one task. Combining the replicas must equal combining the
+    # two copies as partitions.
+    change_a, change_b = COPY_A - W0, COPY_B - W0
+    first = np.zeros_like(change_a)
+    first[0] = change_a[0] * 0.25
+    tasks = [
+        ("a", first, np.array([1, 0, 0, 0, 0])),
+        ("a", change_a - first, UPD_A - np.array([1, 0, 0, 0, 0])),
+        ("b", change_b, UPD_B),
+    ]
+    got = combine_replicas(W0, tasks, rule)
+    expected = combine(W0, [COPY_A, COPY_B], [UPD_A, UPD_B], rule)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_one_replica_keeps_the_sum_of_its_tasks_changes():
+    change = COPY_A - W0
+    got = combine_replicas(W0, [("a", change, UPD_A), ("a", change, UPD_A)], "mean")
+    np.testing.assert_allclose(got, W0 + 2 * change, rtol=0, atol=1e-6)

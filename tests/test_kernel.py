@@ -347,6 +347,14 @@ def test_same_seed_gives_identical_result():
     assert not np.array_equal(a0[:10], c0[:10])
 
 
+def test_shared_weights_mode_trains_the_same_numbers_when_nobody_else_writes():
+    a0, a1, losses_a, _ = train_planted(seed=3, epochs=1)
+    b0, b1, losses_b, _ = train_planted(seed=3, epochs=1, shared=True)
+    np.testing.assert_array_equal(a0, b0)  # old + delta, same float32 operations
+    np.testing.assert_array_equal(a1, b1)
+    assert losses_a == losses_b
+
+
 def test_train_stats_add_and_mean_loss():
     total = TrainStats(10, 8, 4, 2.0) + TrainStats(5, 2, 1, 3.0)
     assert total == TrainStats(15, 10, 5, 5.0)

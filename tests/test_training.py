@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -98,17 +99,27 @@ def single_process_accuracy(spark, vocab, analogies, seed=1) -> float:
     return solved_fraction(words, syn0, analogies)
 
 
-def test_two_partitions_learn_the_planted_analogies_like_one_process(
-    spark, planted, planted_vocab, tmp_path
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("train.num_partitions=2",),
+        ("train.num_partitions=8",),
+        ("train.num_partitions=2", "train.replicas=partition"),
+    ],
+    ids=["executor-replica-2-partitions", "executor-replica-8-partitions", "2-partition-copies"],
+)
+def test_partitions_learn_the_planted_analogies_like_one_process(
+    spark, planted, planted_vocab, tmp_path, extra
 ):
     _, analogies = planted
-    result = train(spark, planted_vocab, tmp_path / "model", "train.num_partitions=2")
+    result = train(spark, planted_vocab, tmp_path / "model", *extra)
     spark_accuracy = solved_fraction(result.words, result.syn0, analogies)
     local_accuracy = single_process_accuracy(spark, planted_vocab, analogies)
-    # Chance is ~1/290. Calibrated on corpus seeds 1-3: one process, and two partitions with
-    # "sum" (4 syncs per epoch) or "weighted" (1 sync), all solve 1.0 of the 112 analogies; the
-    # default ("auto" = "mean", 1 sync, at 2 partitions) passes the same bounds, which leave
-    # room for seed noise only. (The planted corpus is easy: wiki8 shows the real loss.)
+    # Chance is ~1/290. Calibrated on corpus seeds 1-3: one process, and two partition copies
+    # with "sum" (4 syncs per epoch) or "weighted" (1 sync), all solve 1.0 of the 112
+    # analogies; the defaults ("auto" = "mean", 1 sync, with one replica per executor or per
+    # partition) pass the same bounds, which leave room for seed noise only. (The planted
+    # corpus is easy: wiki8 shows the real loss.)
     assert local_accuracy >= 0.9
     assert spark_accuracy >= 0.9
     assert spark_accuracy >= local_accuracy - 0.05
@@ -117,6 +128,8 @@ def test_two_partitions_learn_the_planted_analogies_like_one_process(
     assert metrics[-1]["loss"] < metrics[0]["loss"]
     assert metrics[-1]["learning_rate"] == pytest.approx(0.0001, abs=1e-6)
     assert (tmp_path / "model" / "_SUCCESS").exists()
+    root = spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory()
+    assert not list(Path(root).glob("w2v-shared-*")), "shared weights left behind"
 
 
 def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(
@@ -132,7 +145,8 @@ def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
     spark, planted_vocab, tmp_path, monkeypatch
 ):
-    extra = ("train.epochs=3", "train.num_partitions=2")
+    # One copy per partition: the bit-reproducible mode (executor replicas interleave).
+    extra = ("train.epochs=3", "train.num_partitions=2", "train.replicas=partition")
     full = train(spark, planted_vocab, tmp_path / "full", *extra)
 
     real_save = training.save_checkpoint

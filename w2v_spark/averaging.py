@@ -13,6 +13,12 @@ never P matrices. :func:`average_touched_rows` then applies the averaging rule:
   kept in full, as if the partitions had run one after another.
 
 Rows no partition touched keep ``W0``.
+
+With one replica per executor (:mod:`w2v_spark.replicas`) the copies being combined are the
+executors' shared copies, not the partitions': each task sends its own *changes*
+``D_t`` (rows it touched, keyed by executor and block), the changes of one executor's tasks
+are summed into its replica's change ``D_r = W_r - W0`` (:func:`replica_row_block`), and the
+same rules combine the replicas, with ``deltas=True`` in :func:`average_touched_rows`.
 """
 
 from __future__ import annotations
@@ -29,18 +35,20 @@ BLOCK_ROWS = 4096
 AVERAGING_RULES = ("weighted", "mean", "sum", "matched")
 
 
-def resolve_rule(rule: str, num_partitions: int) -> str:
-    """``"auto"``: "mean" for at most 2 partitions, else "matched" (see benchmarks/README.md)."""
+def resolve_rule(rule: str, num_partitions: int, replicas: str = "partition") -> str:
+    """``"auto"``: "mean" with executor replicas or at most 2 partitions, else "matched"
+    (see benchmarks/README.md)."""
     if rule != "auto":
         return rule
-    return "mean" if num_partitions <= 2 else "matched"
+    return "mean" if replicas == "executor" or num_partitions <= 2 else "matched"
 
 
-def resolve_syncs(syncs_per_epoch: int, num_partitions: int) -> int:
-    """``0`` (auto): one round per epoch up to 2 partitions, else 4 (see benchmarks/README.md)."""
+def resolve_syncs(syncs_per_epoch: int, num_partitions: int, replicas: str = "partition") -> int:
+    """``0`` (auto): one round per epoch with executor replicas or up to 2 partitions, else 4
+    (see benchmarks/README.md)."""
     if syncs_per_epoch:
         return syncs_per_epoch
-    return 1 if num_partitions <= 2 else 4
+    return 1 if replicas == "executor" or num_partitions <= 2 else 4
 
 
 def split_rule(rule: str) -> tuple[str, str]:
@@ -113,6 +121,32 @@ def touched_row_blocks(
         yield block, RowBlock(s0, rows[0], s1, rows[1])
 
 
+def replica_row_block(rule: str, step: float = 0.0):
+    """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes, weighted.
+
+    ``D`` sums the replica's tasks' :func:`touched_row_blocks` (rule ``"sum"``: raw changes,
+    stats summed over tasks); the result carries, per row, the replica's touched indicator,
+    update count and saturation, and its change weighted as ``rule`` weights a copy
+    (``"RULE0/RULE1"`` for syn0 and syn1neg), ready to be summed over replicas.
+    """
+    rules = split_rule(rule)
+
+    def convert(item: tuple[tuple[str, int], RowBlock]) -> tuple[int, RowBlock]:
+        (_, block), summed = item
+        parts = []
+        for s, rows, r in (
+            (summed.stats0, summed.rows0, rules[0]),
+            (summed.stats1, summed.rows1, rules[1]),
+        ):
+            stats = row_stats(s[1], step)
+            if r == "weighted":
+                rows = rows * stats[1][:, None].astype(np.float32)
+            parts += [stats, rows]
+        return block, RowBlock(*parts)
+
+    return convert
+
+
 def average_touched_rows(
     weights: np.ndarray,
     start: int,
@@ -120,13 +154,20 @@ def average_touched_rows(
     summed_rows: np.ndarray,
     rule: str,
     step: float = 0.0,
+    deltas: bool = False,
 ) -> None:
-    """Write the combined rows of one block into ``weights[start:start + n]`` in place."""
+    """Write the combined rows of one block into ``weights[start:start + n]`` in place.
+
+    ``deltas``: ``summed_rows`` sums weighted *changes* ``w_r (W_r - W0)`` (executor replicas,
+    :func:`replica_row_block`) rather than weighted copies ``w_p W_p``.
+    """
     target = weights[start : start + stats.shape[1]]
     touched = stats[0] > 0
     n = stats[0][touched][:, None]
     summed = summed_rows[touched].astype(np.float64)
     old = target[touched].astype(np.float64)
+    if deltas:  # Σ w_r W_r = Σ w_r D_r + (Σ w_r) W0
+        summed += (stats[1][touched][:, None] if rule == "weighted" else n) * old
     if rule == "weighted":
         new = summed / stats[1][touched][:, None]
     elif rule == "mean":

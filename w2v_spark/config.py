@@ -87,14 +87,21 @@ class TrainConfig:
     seed: int = 1
     # Training partitions; 0 means Spark's default parallelism (one per core).
     num_partitions: int = 0
-    # Parameter averaging rounds per epoch; 0 = auto: 1 up to 2 partitions, else 4 (each round
+    # Who holds a copy of the weights: "executor" (default), the tasks of one executor train one
+    # shared copy Hogwild-style as gensim's threads do, so only executors are averaged and one
+    # executor (local mode) matches gensim at any partition count; runs are not bit-reproducible
+    # (concurrent tasks interleave). "partition": a copy per partition, bit-reproducible, but
+    # averaging P copies loses accuracy as P grows (benchmarks/README.md).
+    replicas: str = "executor"
+    # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
+    # partitions, else 4 (each round
     # costs one broadcast and one reduce; measured on wiki8, benchmarks/README.md).
     syncs_per_epoch: int = 0
     # How partition copies are combined (w2v_spark/averaging.py): "weighted" (by update
     # counts), "mean" (Spark MLlib's rule), "sum" (every partition's change kept), "matched"
     # (sum for rows each partition moved a little, mean for rows each drove to its optimum),
-    # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "mean" up to 2 partitions and "matched"
-    # beyond, the most accurate on full wiki8 (benchmarks/README.md).
+    # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "mean" with executor replicas or up to 2
+    # partitions, else "matched", the most accurate on full wiki8 (benchmarks/README.md).
     averaging: str = "auto"
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
@@ -265,6 +272,7 @@ def validate(config: Config) -> None:
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
     _check(t.syncs_per_epoch >= 0, "train.syncs_per_epoch must be >= 0 (0 = auto)")
+    _check(t.replicas in ("executor", "partition"), "train.replicas: executor or partition")
     rules = ("weighted", "mean", "sum", "matched")
     _check(
         t.averaging == "auto" or all(r in rules for r in t.averaging.split("/", 1)),

@@ -415,6 +415,7 @@ def _sgns_step(
     touched1: np.ndarray | None,
     negatives_per: str,
     scatter: str,
+    shared: bool = False,
 ) -> tuple[int, float]:
     """:func:`sgns_update` on pre-computed :func:`window_pairs` output of the step's centres.
 
@@ -504,11 +505,17 @@ def _sgns_step(
         touch_weights[:, 0] = 1.0
         touch_weights[:, 1:] = multiplicity
         touch_weights = touch_weights.ravel()
-    # syn0[uniq0] / syn1neg[uniq1] still hold v_rows / u_rows: add there, write back once.
-    v_rows += delta0
-    syn0[uniq0] = v_rows
-    u_rows += delta1
-    syn1neg[uniq1] = u_rows
+    if shared:
+        # Other processes write these rows too: re-read them, so their updates since the
+        # gather are kept (a lost update then needs a race within one fancy-index add).
+        syn0[uniq0] += delta0
+        syn1neg[uniq1] += delta1
+    else:
+        # syn0[uniq0] / syn1neg[uniq1] still hold v_rows / u_rows: add there, write back once.
+        v_rows += delta0
+        syn0[uniq0] = v_rows
+        u_rows += delta1
+        syn1neg[uniq1] = u_rows
 
     if touched0 is not None:
         counts0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
@@ -581,6 +588,7 @@ def train_sentences(
     negatives_per: str = "pair",
     scatter: str = "sparse",
     sampler: str = "alias",
+    shared: bool = False,
 ) -> TrainStats:
     """Train skip-gram with negative sampling on ``sentences``, updating the weights in place.
 
@@ -636,6 +644,10 @@ def train_sentences(
         :func:`~w2v_spark.sampling.draw_alias` from an alias table built once per
         ``noise_cdf`` array (cached while that array lives), about 5x faster per draw than
         ``"cdf"``, :func:`~w2v_spark.sampling.draw_negatives` (binary search in the CDF).
+    shared : bool
+        The weights are shared with concurrently training processes
+        (:mod:`w2v_spark.replicas`): each step adds its updates to freshly read rows instead
+        of writing back the rows it gathered. Same numbers when nobody else writes.
 
     Returns
     -------
@@ -697,6 +709,7 @@ def train_sentences(
                 touched1=touched1,
                 negatives_per=negatives_per,
                 scatter=scatter,
+                shared=shared,
             )
             batch_pairs += pairs
             batch_loss += loss

@@ -9,10 +9,15 @@ import numpy as np
 from pyspark import Broadcast
 
 from w2v_spark.averaging import RowBlock, touched_row_blocks
-from w2v_spark.kernel import TrainStats, train_sentences
+from w2v_spark.kernel import DEFAULT_STEP_TOKENS, TrainStats, train_sentences
+from w2v_spark.replicas import attach_shared_weights, replica_id
 from w2v_spark.sampling import learning_rate, partition_rng
 
 STATS_KEY = -1
+# Centres per Hogwild step when an executor's tasks share one copy: two processes updating the
+# same frequent rows double the staleness, and 256 (the private-copy default) blew up in
+# epoch 2 on wiki8 (loss 13.96); 128 trained stably (loss 2.38 -> 2.25, benchmarks/README.md).
+SHARED_STEP_TOKENS = 128
 
 # How far one SGD update moves a row toward its partition's optimum, per unit learning rate
 # (σ'(x)·|v|², with σ' <= 1/4 and squared norms of a few units). 1.0 measured best on 20% of
@@ -38,8 +43,13 @@ class SyncTask:
     """Everything a partition needs for one sync; pickled once and sent with the tasks.
 
     ``weights`` broadcasts ``(syn0, syn1neg)``; ``tables`` broadcasts ``(keep_prob, noise_cdf)``.
-    The partition's RNG is seeded from (seed, epoch, partition, sync), so a run is reproducible
-    and a resumed run equals an uninterrupted one.
+    The partition's RNG is seeded from (seed, epoch, partition, sync), so with ``replicas =
+    "partition"`` a run is reproducible and a resumed run equals an uninterrupted one.
+
+    ``replicas``: ``"partition"``, each partition trains its own copy of the broadcast and sends
+    back its touched rows keyed by block; ``"executor"``, the partitions of one executor train
+    one shared copy (:mod:`w2v_spark.replicas`, files named by ``run_token``) and send back
+    their own changes keyed by (executor, block).
     """
 
     weights: Broadcast
@@ -56,42 +66,76 @@ class SyncTask:
     progress_per_word: float
     batch_words: int
     averaging: str
+    replicas: str = "partition"
+    run_token: str = ""
 
     @property
     def step(self) -> float:
         """Saturation rate of the "matched" rule: this sync's learning rate x CURVATURE."""
         return learning_rate(self.alpha, self.min_alpha, self.progress_start) * CURVATURE
 
-    def __call__(self, index: int, sentences: Iterator[np.ndarray]) -> Iterator[tuple[int, object]]:
+    def __call__(
+        self, index: int, sentences: Iterator[np.ndarray]
+    ) -> Iterator[tuple[object, object]]:
         share = sync_share(list(sentences), self.sync, self.syncs)
-        syn0, syn1neg = self.weights.value
+        if self.replicas == "executor":
+            yield from self._train_shared(index, share)
+        else:
+            yield from self._train_own_copy(index, share)
+
+    def _train(
+        self,
+        index: int,
+        share: list[np.ndarray],
+        syn0: np.ndarray,
+        syn1neg: np.ndarray,
+        updates0: np.ndarray,
+        updates1: np.ndarray,
+        shared: bool = False,
+    ) -> TrainStats:
         keep_prob, noise_cdf = self.tables.value
+        return train_sentences(
+            syn0,
+            syn1neg,
+            share,
+            keep_prob=keep_prob,
+            noise_cdf=noise_cdf,
+            window=self.window,
+            negative=self.negative,
+            alpha=self.alpha,
+            min_alpha=self.min_alpha,
+            progress_start=self.progress_start,
+            progress_per_word=self.progress_per_word,
+            rng=partition_rng(self.seed, self.epoch, index, self.sync),
+            batch_words=self.batch_words,
+            touched0=updates0,
+            touched1=updates1,
+            shared=shared,
+            step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
+        )
+
+    def _train_own_copy(self, index: int, share: list[np.ndarray]) -> Iterator[tuple[int, object]]:
+        syn0, syn1neg = self.weights.value
         updates0 = np.zeros(len(syn0), dtype=np.int64)
         updates1 = np.zeros(len(syn1neg), dtype=np.int64)
         try:
-            stats = train_sentences(
-                syn0,
-                syn1neg,
-                share,
-                keep_prob=keep_prob,
-                noise_cdf=noise_cdf,
-                window=self.window,
-                negative=self.negative,
-                alpha=self.alpha,
-                min_alpha=self.min_alpha,
-                progress_start=self.progress_start,
-                progress_per_word=self.progress_per_word,
-                rng=partition_rng(self.seed, self.epoch, index, self.sync),
-                batch_words=self.batch_words,
-                touched0=updates0,
-                touched1=updates1,
-            )
+            stats = self._train(index, share, syn0, syn1neg, updates0, updates1)
             yield STATS_KEY, stats
             yield from touched_row_blocks(
                 syn0, syn1neg, updates0, updates1, self.averaging, step=self.step
             )
         finally:
             forget_broadcast_value(self.weights)
+
+    def _train_shared(self, index: int, share: list[np.ndarray]) -> Iterator[tuple[object, object]]:
+        replica = attach_shared_weights(self.run_token, self.epoch, self.sync, self.weights)
+        updates0 = np.zeros(replica.weights.shape[1], dtype=np.int64)
+        updates1 = np.zeros(replica.weights.shape[1], dtype=np.int64)
+        stats = self._train(index, share, *replica.weights, updates0, updates1, shared=True)
+        yield STATS_KEY, stats
+        name = replica_id()
+        for block, rows in replica.report_changes(updates0, updates1):
+            yield (name, block), rows
 
 
 def forget_broadcast_value(broadcast: Broadcast) -> None:

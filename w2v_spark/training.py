@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import time
+import uuid
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ from w2v_spark import storage
 from w2v_spark.averaging import (
     BLOCK_ROWS,
     average_touched_rows,
+    replica_row_block,
     resolve_rule,
     resolve_syncs,
     split_rule,
@@ -51,6 +53,7 @@ from w2v_spark.model_io import (
 )
 from w2v_spark.partition import STATS_KEY, SyncTask, merge
 from w2v_spark.partitioning import load_sentences
+from w2v_spark.replicas import remove_shared_weights
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -91,6 +94,7 @@ def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -
         "seed",
         "syncs_per_epoch",
         "averaging",
+        "replicas",
         "batch_words",
     )
     return {
@@ -156,17 +160,30 @@ def check_finite(
 def run_sync(
     sentences: RDD, syn0: np.ndarray, syn1neg: np.ndarray, task: SyncTask, reducers: int
 ) -> TrainStats:
-    """One round: partitions train, row blocks are summed on executors, the driver averages."""
+    """One round: partitions train, row blocks are summed on executors, the driver averages.
+
+    With executor replicas the tasks' changes are first summed per (executor, block), then
+    weighted per replica and summed per block: two small shuffles, still one aggregate.
+    """
     stats = TrainStats()
     rule0, rule1 = split_rule(task.averaging)
     blocks = sentences.mapPartitionsWithIndex(task).reduceByKey(merge, numPartitions=reducers)
+    deltas = task.replicas == "executor"
+    if deltas:
+        to_block = replica_row_block(task.averaging, task.step)
+        blocks = blocks.map(lambda kv: kv if kv[0] == STATS_KEY else to_block(kv)).reduceByKey(
+            merge, numPartitions=reducers
+        )
     for key, value in blocks.toLocalIterator():
         if key == STATS_KEY:
             stats = stats + value
             continue
         start = key * BLOCK_ROWS
-        average_touched_rows(syn0, start, value.stats0, value.rows0, rule0, task.step)
-        average_touched_rows(syn1neg, start, value.stats1, value.rows1, rule1, task.step)
+        for weights, s, rows, rule in (
+            (syn0, value.stats0, value.rows0, rule0),
+            (syn1neg, value.stats1, value.rows1, rule1),
+        ):
+            average_touched_rows(weights, start, s, rows, rule, task.step, deltas=deltas)
     return stats
 
 
@@ -209,61 +226,71 @@ def train_model(
         syn0, syn1neg = init_weights(len(words), cfg.vector_size, cfg.seed)
         first_epoch, words_done, metrics = 1, 0, []
     reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
-    averaging = resolve_rule(cfg.averaging, num_partitions)
-    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions)
+    averaging = resolve_rule(cfg.averaging, num_partitions, cfg.replicas)
+    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions, cfg.replicas)
+    run_token = uuid.uuid4().hex
     log.info(
-        "training %d words x %d dims on %d tokens in %d partitions, epochs %d..%d, %d sync(s)/epoch",
+        "training %d words x %d dims on %d tokens in %d partitions (one replica per %s), "
+        "epochs %d..%d, %d sync(s)/epoch",
         len(words),
         cfg.vector_size,
         corpus_words,
         num_partitions,
+        cfg.replicas,
         first_epoch,
         cfg.epochs,
         syncs,
     )
-    for epoch in range(first_epoch, cfg.epochs + 1):
-        started = time.perf_counter()
-        epoch_stats = TrainStats()
-        for sync in range(syncs):
-            weights = sc.broadcast((syn0, syn1neg))
-            task = SyncTask(
-                weights=weights,
-                tables=tables,
-                seed=cfg.seed,
-                epoch=epoch,
-                sync=sync,
-                syncs=syncs,
-                window=cfg.window,
-                negative=cfg.negative,
-                alpha=cfg.alpha,
-                min_alpha=cfg.min_alpha,
-                progress_start=words_done / total_words,
-                progress_per_word=num_partitions / total_words,
-                batch_words=cfg.batch_words,
-                averaging=averaging,
+    try:
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            started = time.perf_counter()
+            epoch_stats = TrainStats()
+            for sync in range(syncs):
+                weights = sc.broadcast((syn0, syn1neg))
+                task = SyncTask(
+                    weights=weights,
+                    tables=tables,
+                    seed=cfg.seed,
+                    epoch=epoch,
+                    sync=sync,
+                    syncs=syncs,
+                    window=cfg.window,
+                    negative=cfg.negative,
+                    alpha=cfg.alpha,
+                    min_alpha=cfg.min_alpha,
+                    progress_start=words_done / total_words,
+                    progress_per_word=num_partitions / total_words,
+                    batch_words=cfg.batch_words,
+                    averaging=averaging,
+                    replicas=cfg.replicas,
+                    run_token=run_token,
+                )
+                name = f"epoch {epoch}/{cfg.epochs}: train"
+                if syncs > 1:
+                    name += f" (sync {sync + 1}/{syncs})"
+                with job_group(spark, name):
+                    stats = run_sync(sentences, syn0, syn1neg, task, reducers)
+                weights.unpersist()
+                epoch_stats = epoch_stats + stats
+                words_done += stats.raw_words
+                check_finite(syn0, syn1neg, epoch, cfg, averaging)
+            seconds = time.perf_counter() - started
+            metrics.append(
+                epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words)
             )
-            name = f"epoch {epoch}/{cfg.epochs}: train"
-            if syncs > 1:
-                name += f" (sync {sync + 1}/{syncs})"
-            with job_group(spark, name):
-                stats = run_sync(sentences, syn0, syn1neg, task, reducers)
-            weights.unpersist()
-            epoch_stats = epoch_stats + stats
-            words_done += stats.raw_words
-            check_finite(syn0, syn1neg, epoch, cfg, averaging)
-        seconds = time.perf_counter() - started
-        metrics.append(epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words))
-        log_progress(metrics, cfg.epochs)
-        if cfg.checkpoint:
-            with job_group(spark, f"epoch {epoch}/{cfg.epochs}: checkpoint"):
-                state = {
-                    "epoch": epoch,
-                    "words_done": words_done,
-                    "metrics": metrics,
-                    "fingerprint": fingerprint,
-                    "seed": cfg.seed,
-                }
-                save_checkpoint(spark, out, epoch, syn0, syn1neg, state)
+            log_progress(metrics, cfg.epochs)
+            if cfg.checkpoint:
+                with job_group(spark, f"epoch {epoch}/{cfg.epochs}: checkpoint"):
+                    state = {
+                        "epoch": epoch,
+                        "words_done": words_done,
+                        "metrics": metrics,
+                        "fingerprint": fingerprint,
+                        "seed": cfg.seed,
+                    }
+                    save_checkpoint(spark, out, epoch, syn0, syn1neg, state)
+    finally:
+        remove_shared_weights(run_token)  # the driver's copy (local mode); executors' go with them
     sentences.unpersist()
     tables.unpersist()
     with job_group(spark, "train: write vectors"):

@@ -1,0 +1,137 @@
+"""One model replica per executor: the tasks of an executor train one shared copy, Hogwild.
+
+With ``train.replicas = "executor"`` (the default) the partitions that run on one executor
+do not each train a private copy of the weights. The first task of a sync on an executor
+copies the broadcast ``(syn0, syn1neg)`` into a memory-mapped file in the executor's Spark
+work directory; every task of that sync on that executor maps the same file and trains it in
+place, lock-free, as gensim's worker threads share one model in one process. Tasks that run
+one after another continue from each other's weights; tasks that run at the same time see
+each other's updates within a step (256 centre words). So one executor (Spark local mode, or
+one executor per machine) trains like gensim with ``workers`` = its cores, at any number of
+partitions, and only *executors* are averaged (:mod:`w2v_spark.averaging`), not partitions.
+
+How the replica's change reaches the driver: a second file holds the weights as last
+reported. A task that finishes takes the executor's lock and sends back, block by block, the
+rows that changed since the last report (its own updates and those of tasks still running),
+then records what it sent as reported (:meth:`SharedReplica.report_changes`). The reports of
+one executor in one sync telescope: they sum to its final weights minus the broadcast ones,
+whichever task finished last. (A task that fails mid-way leaves its partial updates to be
+reported by the next one; Spark's retry trains its sentences again, as gensim would if fed
+them twice. A lost executor loses all its map outputs, so Spark reruns all its tasks.)
+
+Not bit-reproducible: concurrent tasks interleave their updates by timing, as gensim's
+threads do. ``train.replicas = "partition"`` gives every partition its own copy (exactly
+reproducible, resumes bit-for-bit) at the cost of averaging P copies.
+
+The files live in ``SparkFiles.getRootDirectory()``, which is per executor (the driver's in
+local mode) and deleted by Spark when the application ends; an earlier sync's files are
+deleted when the next sync's are created, and :func:`remove_shared_weights` deletes the
+run's files at the end in local mode. Two files of ``2 x V x dim x 4`` bytes each per
+executor, in the page cache of its machine.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark import Broadcast, SparkFiles
+
+from w2v_spark.averaging import BLOCK_ROWS, RowBlock
+
+REPLICA_MODES = ("executor", "partition")
+_PREFIX = "w2v-shared-"
+
+
+def replica_id() -> str:
+    """Names the executor this Python worker belongs to: host and Spark work directory."""
+    return f"{socket.gethostname()}:{SparkFiles.getRootDirectory()}"
+
+
+def shared_weights_path(run_token: str, epoch: int, sync: int, root: str | None = None) -> str:
+    root = root or SparkFiles.getRootDirectory()
+    return os.path.join(root, f"{_PREFIX}{run_token}-e{epoch:04d}-s{sync:04d}.npy")
+
+
+@contextmanager
+def _locked(path: str) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class SharedReplica:
+    """An executor's shared weights for one sync, float32 ``(2, V, dim)`` (syn0, syn1neg),
+    and the same weights as last reported to the driver."""
+
+    weights: np.memmap
+    reported: np.memmap
+    lock: str
+
+    def report_changes(
+        self, updates0: np.ndarray, updates1: np.ndarray, block_rows: int = BLOCK_ROWS
+    ) -> Iterator[tuple[int, RowBlock]]:
+        """``(block, RowBlock)`` for each block that changed since the last report or that
+        this task updated: the change in ``rows0``/``rows1``, this task's own update counts in
+        ``stats0[1]``/``stats1[1]`` (``stats[0]`` marks them, saturations are left 0).
+
+        Each block is read once under the executor's lock, and that very copy becomes the
+        reported value, so a row written meanwhile is reported next time, never twice.
+        """
+        with _locked(self.lock):
+            for block, start in enumerate(range(0, self.weights.shape[1], block_rows)):
+                end = start + block_rows
+                now = np.array(self.weights[:, start:end])
+                change = now - self.reported[:, start:end]
+                counts = (updates0[start:end], updates1[start:end])
+                if not (change.any() or counts[0].any() or counts[1].any()):
+                    continue
+                self.reported[:, start:end] = now
+                stats = np.zeros((2, 3, now.shape[1]))
+                stats[:, 0] = [c > 0 for c in counts]
+                stats[:, 1] = counts
+                yield block, RowBlock(stats[0], change[0], stats[1], change[1])
+
+
+def attach_shared_weights(
+    run_token: str, epoch: int, sync: int, weights: Broadcast, root: str | None = None
+) -> SharedReplica:
+    """This executor's :class:`SharedReplica` of this sync.
+
+    Created from the broadcast ``(syn0, syn1neg)`` by the first task that asks (under a file
+    lock, written then renamed, so no task maps a half-copied file); later tasks only map it
+    and never deserialise the broadcast. The run's earlier syncs' files are deleted then (a
+    task still mapping one keeps its mapping; the memory goes with the last unmap).
+    """
+    root = root or SparkFiles.getRootDirectory()
+    path = shared_weights_path(run_token, epoch, sync, root)
+    reported = path.replace(".npy", ".reported.npy")
+    lock = os.path.join(root, f"{_PREFIX}{run_token}.lock")
+    with _locked(lock):
+        if not os.path.exists(path):
+            for stale in glob.glob(os.path.join(root, f"{_PREFIX}{run_token}-e*.npy")):
+                os.unlink(stale)
+            value = np.stack(weights.value)
+            weights.__dict__.pop("_value", None)  # this worker's cached copy is not needed
+            for target in (reported, path):  # the weights file last: it says both exist
+                tmp = f"{target}.tmp-{os.getpid()}"
+                np.save(tmp, value)
+                os.rename(tmp + ".npy", target)
+    return SharedReplica(np.load(path, mmap_mode="r+"), np.load(reported, mmap_mode="r+"), lock)
+
+
+def remove_shared_weights(run_token: str, root: str | None = None) -> None:
+    """Delete the run's shared-weights and lock files from ``root`` (the driver's in local mode)."""
+    root = root or SparkFiles.getRootDirectory()
+    for path in glob.glob(os.path.join(root, f"{_PREFIX}{run_token}*")):
+        os.unlink(path)
