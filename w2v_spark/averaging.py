@@ -15,10 +15,10 @@ never P matrices. :func:`average_touched_rows` then applies the averaging rule:
 Rows no partition touched keep ``W0``.
 
 With one replica per executor (:mod:`w2v_spark.replicas`) the copies being combined are the
-executors' shared copies, not the partitions': each task sends its own *changes*
-``D_t`` (rows it touched, keyed by executor and block), the changes of one executor's tasks
-are summed into its replica's change ``D_r = W_r - W0`` (:func:`replica_row_block`), and the
-same rules combine the replicas, with ``deltas=True`` in :func:`average_touched_rows`.
+executors' shared copies, not the partitions': each finishing task sends the *changes*
+of its executor's copy since the last report (keyed by executor and block), an executor's
+reports are summed into its replica's change ``D_r = W_r - W0`` (:func:`replica_row_block`),
+and the same rules combine the replicas, with ``deltas=True`` in :func:`average_touched_rows`.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def touched_row_blocks(
 def replica_row_block(rule: str, step: float = 0.0):
     """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes, weighted.
 
-    ``D`` sums the replica's tasks' :func:`touched_row_blocks` (rule ``"sum"``: raw changes,
-    stats summed over tasks); the result carries, per row, the replica's touched indicator,
+    ``D`` sums the replica's reports (:meth:`w2v_spark.replicas.SharedReplica.report_changes`:
+    raw changes, the tasks' update counts in ``stats[1]``); the result carries, per row, the replica's touched indicator,
     update count and saturation, and its change weighted as ``rule`` weights a copy
     (``"RULE0/RULE1"`` for syn0 and syn1neg), ready to be summed over replicas.
     """

@@ -48,8 +48,8 @@ class SyncTask:
 
     ``replicas``: ``"partition"``, each partition trains its own copy of the broadcast and sends
     back its touched rows keyed by block; ``"executor"``, the partitions of one executor train
-    one shared copy (:mod:`w2v_spark.replicas`, files named by ``run_token``) and send back
-    their own changes keyed by (executor, block).
+    one shared copy (:mod:`w2v_spark.replicas`, files named by ``run_token``) and each sends
+    back the copy's changes since the executor's last report, keyed by (executor, block).
     """
 
     weights: Broadcast

@@ -6,7 +6,7 @@ copies the broadcast ``(syn0, syn1neg)`` into a memory-mapped file in the execut
 work directory; every task of that sync on that executor maps the same file and trains it in
 place, lock-free, as gensim's worker threads share one model in one process. Tasks that run
 one after another continue from each other's weights; tasks that run at the same time see
-each other's updates within a step (256 centre words). So one executor (Spark local mode, or
+each other's updates within a step (128 centre words). So one executor (Spark local mode, or
 one executor per machine) trains like gensim with ``workers`` = its cores, at any number of
 partitions, and only *executors* are averaged (:mod:`w2v_spark.averaging`), not partitions.
 
@@ -45,7 +45,6 @@ from pyspark import Broadcast, SparkFiles
 
 from w2v_spark.averaging import BLOCK_ROWS, RowBlock
 
-REPLICA_MODES = ("executor", "partition")
 _PREFIX = "w2v-shared-"
 
 
