@@ -6,7 +6,7 @@ import multiprocessing
 
 import numpy as np
 
-from w2v_spark.replicas import attach_shared_weights, remove_shared_weights
+from w2v_spark.replicas import attach_shared_weights, remove_shared_weights, resolve_replicas
 
 
 def weights(value: float, rows: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -97,3 +97,9 @@ def test_a_new_sync_starts_from_its_broadcast_and_deletes_the_previous_files(spa
     finally:
         old.unpersist()
         new.unpersist()
+
+
+def test_a_lone_partition_trains_its_own_copy_whatever_replicas_says():
+    assert resolve_replicas("executor", 1) == "partition"
+    assert resolve_replicas("executor", 2) == "executor"
+    assert resolve_replicas("partition", 8) == "partition"

@@ -72,6 +72,13 @@ def train(spark, vocab, out, *extra, **kwargs):
 def single_process_accuracy(spark, vocab, analogies, seed=1) -> float:
     """The same settings through the kernel's own loop, no Spark: the bar for the Spark run."""
     cfg = build_config({}, SETTINGS).train
+    words, syn0 = single_process_weights(spark, vocab, range(cfg.epochs), seed)
+    return solved_fraction(words, syn0, analogies)
+
+
+def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.ndarray]:
+    """``syn0`` after the kernel's own loop over the corpus in order, one RNG per epoch number."""
+    cfg = build_config({}, SETTINGS).train
     words, counts = training.read_vocabulary(spark, vocab)
     corpus = pq.read_table(f"{vocab}/corpus.parquet").to_pylist()
     sentences = [
@@ -80,7 +87,7 @@ def single_process_accuracy(spark, vocab, analogies, seed=1) -> float:
     syn0, syn1 = init_weights(len(words), cfg.vector_size, seed)
     total = sum(map(len, sentences)) * cfg.epochs
     keep, cdf = keep_probabilities(counts, cfg.sample), noise_cdf(counts, cfg.ns_exponent)
-    for epoch in range(cfg.epochs):
+    for done, epoch in enumerate(epochs):
         train_sentences(
             syn0,
             syn1,
@@ -91,12 +98,12 @@ def single_process_accuracy(spark, vocab, analogies, seed=1) -> float:
             negative=cfg.negative,
             alpha=cfg.alpha,
             min_alpha=cfg.min_alpha,
-            progress_start=epoch / cfg.epochs,
+            progress_start=done / cfg.epochs,
             progress_per_word=1 / total,
             rng=partition_rng(seed, epoch, 0),
             batch_words=cfg.batch_words,
         )
-    return solved_fraction(words, syn0, analogies)
+    return words, syn0
 
 
 @pytest.mark.parametrize(
@@ -130,6 +137,17 @@ def test_partitions_learn_the_planted_analogies_like_one_process(
     assert (tmp_path / "model" / "_SUCCESS").exists()
     root = spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory()
     assert not list(Path(root).glob("w2v-shared-*")), "shared weights left behind"
+
+
+def test_one_partition_trains_exactly_the_kernels_own_loop(spark, planted_vocab, tmp_path):
+    # One partition has no one to share a replica with: the default executor replicas fall
+    # back to the task's own copy (full-speed steps, bit-reproducible), so Spark adds nothing
+    # to the kernel's sequential loop (epochs are numbered from 1 in the job).
+    result = train(spark, planted_vocab, tmp_path / "model", "train.num_partitions=1")
+    cfg = build_config({}, SETTINGS).train
+    words, syn0 = single_process_weights(spark, planted_vocab, range(1, cfg.epochs + 1))
+    assert result.words == words
+    np.testing.assert_allclose(result.syn0, syn0, rtol=0, atol=1e-6)
 
 
 def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(

@@ -53,7 +53,7 @@ from w2v_spark.model_io import (
 )
 from w2v_spark.partition import STATS_KEY, SyncTask, merge
 from w2v_spark.partitioning import load_sentences
-from w2v_spark.replicas import remove_shared_weights
+from w2v_spark.replicas import remove_shared_weights, resolve_replicas
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -226,8 +226,9 @@ def train_model(
         syn0, syn1neg = init_weights(len(words), cfg.vector_size, cfg.seed)
         first_epoch, words_done, metrics = 1, 0, []
     reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
-    averaging = resolve_rule(cfg.averaging, num_partitions, cfg.replicas)
-    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions, cfg.replicas)
+    replicas = resolve_replicas(cfg.replicas, num_partitions)
+    averaging = resolve_rule(cfg.averaging, num_partitions, replicas)
+    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions, replicas)
     run_token = uuid.uuid4().hex
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions (one replica per %s), "
@@ -236,7 +237,7 @@ def train_model(
         cfg.vector_size,
         corpus_words,
         num_partitions,
-        cfg.replicas,
+        replicas,
         first_epoch,
         cfg.epochs,
         syncs,
@@ -262,7 +263,7 @@ def train_model(
                     progress_per_word=num_partitions / total_words,
                     batch_words=cfg.batch_words,
                     averaging=averaging,
-                    replicas=cfg.replicas,
+                    replicas=replicas,
                     run_token=run_token,
                 )
                 name = f"epoch {epoch}/{cfg.epochs}: train"
