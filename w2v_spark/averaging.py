@@ -125,9 +125,10 @@ def replica_row_block(rule: str, step: float = 0.0):
     """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes, weighted.
 
     ``D`` sums the replica's reports (:meth:`w2v_spark.replicas.SharedReplica.report_changes`:
-    raw changes, the tasks' update counts in ``stats[1]``); the result carries, per row, the replica's touched indicator,
-    update count and saturation, and its change weighted as ``rule`` weights a copy
-    (``"RULE0/RULE1"`` for syn0 and syn1neg), ready to be summed over replicas.
+    raw changes, the tasks' update counts in ``stats[1]``); the result carries, per row, the
+    replica's touched indicator, update count and saturation, and its change weighted as
+    ``rule`` weights a copy (``"RULE0/RULE1"`` for syn0 and syn1neg), ready to be summed over
+    replicas.
     """
     rules = split_rule(rule)
 

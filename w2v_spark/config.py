@@ -94,8 +94,8 @@ class TrainConfig:
     # averaging P copies loses accuracy as P grows (benchmarks/README.md).
     replicas: str = "executor"
     # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
-    # partitions, else 4 (each round
-    # costs one broadcast and one reduce; measured on wiki8, benchmarks/README.md).
+    # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
+    # benchmarks/README.md).
     syncs_per_epoch: int = 0
     # How partition copies are combined (w2v_spark/averaging.py): "weighted" (by update
     # counts), "mean" (Spark MLlib's rule), "sum" (every partition's change kept), "matched"
