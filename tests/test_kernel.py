@@ -355,11 +355,20 @@ def test_shared_weights_mode_trains_the_same_numbers_when_nobody_else_writes():
     assert losses_a == losses_b
 
 
-def test_train_stats_add_and_mean_loss():
-    total = TrainStats(10, 8, 4, 2.0) + TrainStats(5, 2, 1, 3.0)
-    assert total == TrainStats(15, 10, 5, 5.0)
+def test_train_stats_add_and_mean_loss_over_the_pairs_whose_loss_was_computed():
+    total = TrainStats(10, 8, 4, 2.0, 2) + TrainStats(5, 2, 1, 3.0, 3)
+    assert total == TrainStats(15, 10, 5, 5.0, 5)
     assert total.mean_loss == pytest.approx(1.0)
-    assert np.isnan(TrainStats().mean_loss)
+    assert np.isnan(TrainStats(10, 8, 4).mean_loss)
+
+
+def test_loss_on_a_sample_of_steps_changes_nothing_but_the_reported_loss():
+    every0, every1, every_losses, _ = train_planted(seed=3, epochs=2, loss_every=1)
+    some0, some1, some_losses, _ = train_planted(seed=3, epochs=2, loss_every=4)
+    np.testing.assert_array_equal(every0, some0)
+    np.testing.assert_array_equal(every1, some1)
+    assert some_losses != every_losses  # a sample of the steps ...
+    assert some_losses == pytest.approx(every_losses, rel=0.05)  # ... estimates the same mean
 
 
 def test_loss_decreases_and_planted_analogies_are_learned():
