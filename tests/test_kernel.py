@@ -214,6 +214,42 @@ def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per,
     np.testing.assert_allclose(syn1neg, expected1, atol=2e-6)
 
 
+@pytest.mark.parametrize("vocab_size", [50, 100_000])  # bitmap / sorted unique rows
+def test_sorted_local_rows_lists_each_row_once_in_ascending_order(vocab_size):
+    ids = np.random.default_rng(0).integers(0, 50, size=(30, 6))
+    unique, local = kernel._sorted_local_rows(ids, vocab_size)
+    np.testing.assert_array_equal(unique, np.unique(ids))
+    np.testing.assert_array_equal(unique[local], ids)
+
+
+def test_step_through_scipys_public_api_gives_the_numbers_of_its_compiled_loops(monkeypatch):
+    rng = np.random.default_rng(7)
+    tokens = rng.integers(0, 8, size=40)
+    windows = rng.integers(1, 4, size=40)
+    segments = np.zeros(40, dtype=np.intp)
+    pairs = int(window_pairs(windows, segments, 3)[1].sum())
+    negatives = rng.integers(0, 20, size=(pairs, 5))
+    start = init_weights(20, 8, seed=1)
+
+    def step():
+        syn0 = start[0].copy()
+        syn1neg = rng.normal(scale=0.3, size=(20, 8)).astype(np.float32)
+        sgns_update(
+            syn0, syn1neg, tokens, windows, segments, negatives, 0.1, window=3, negatives_per="pair"
+        )
+        return syn0, syn1neg
+
+    rng = np.random.default_rng(8)
+    compiled = step()
+    monkeypatch.setattr(kernel, "_csr_matvecs", None)
+    monkeypatch.setattr(kernel, "_csc_matvecs", None)
+    rng = np.random.default_rng(8)
+    public = step()
+    assert not np.array_equal(compiled[0], start[0])
+    np.testing.assert_allclose(public[0], compiled[0], atol=1e-6)
+    np.testing.assert_allclose(public[1], compiled[1], atol=1e-6)
+
+
 def test_centre_range_trains_only_those_centres_with_outside_contexts():
     rng = np.random.default_rng(6)
     tokens = np.arange(10)
