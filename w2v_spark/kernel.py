@@ -444,6 +444,10 @@ def _sgns_step(
     the alternatives kept for comparison: negatives shared by a centre's pairs (HogBatch) and
     the ``"coo"``/``"add_at"`` scatters, over unique centre rows. It always computes the loss.
     """
+    centre_pos, slot = np.nonzero(valid)
+    pairs = centre_pos.size
+    if pairs == 0:
+        return 0, 0.0
     if negatives_per == "pair" and scatter == "sparse":
         return _pair_step(
             syn0,
@@ -451,6 +455,7 @@ def _sgns_step(
             tokens,
             context,
             valid,
+            (centre_pos, slot),
             centres,
             negatives,
             lr,
@@ -462,10 +467,6 @@ def _sgns_step(
     start, stop = centres
     n = tokens.size
     per_centre = negatives_per == "centre"
-    centre_pos, slot = np.nonzero(valid)
-    pairs = centre_pos.size
-    if pairs == 0:
-        return 0, 0.0
     vocab_size = syn0.shape[0]
     lr32 = np.float32(lr)
     span_lo, span_hi = max(start - window, 0), min(stop + window, n)
@@ -592,6 +593,7 @@ def _pair_step(
     tokens: np.ndarray,
     context: np.ndarray,
     valid: np.ndarray,
+    pair_slots: tuple[np.ndarray, np.ndarray],
     centres: tuple[int, int],
     negatives: np.ndarray,
     lr: float,
@@ -607,13 +609,12 @@ def _pair_step(
     k+1); one gather and one batched ``matmul`` give all scores, and the updates are one CSR
     matrix ``C`` (one row per centre position, entries pair by pair, already row-sorted, so
     ``indptr`` is a cumulative sum): ``C @ V'`` for the centres, ``C.T @ V`` added straight
-    into the output rows. Returns ``(pairs, loss)``; the loss is 0.0 unless ``with_loss``.
+    into the output rows. ``pair_slots`` is ``np.nonzero(valid)``, with at least one pair.
+    Returns ``(pairs, loss)``; the loss is 0.0 unless ``with_loss``.
     """
     start, stop = centres
-    centre_pos, slot = np.nonzero(valid)
+    centre_pos, slot = pair_slots
     pairs = centre_pos.size
-    if pairs == 0:
-        return 0, 0.0
     vocab_size = syn0.shape[0]
     lr32 = np.float32(lr)
     centre_ids = tokens[start:stop]
