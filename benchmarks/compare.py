@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/compare.py                      # wiki8, conf/wiki8.toml, local[2], P=2
     .venv/bin/python benchmarks/compare.py --partitions 2,8,32  # the partition curve (ours, MLlib)
     .venv/bin/python benchmarks/compare.py --quick              # bundled sample, 1 epoch, CI smoke
+    .venv/bin/python benchmarks/compare.py --executors 1,2,4,8 --systems gensim,ours,mllib
+        # the executor curve: ours on a loopback standalone cluster of E one-core workers
+        # (scripts/loopback_cluster.py, spark-submit, P = E), MLlib with numPartitions = E
 
 Every system reads the same token stream: the corpus is tokenised once (whitespace split for
 text8-style input, else the vocabulary job's default pattern) into a temporary file of
@@ -194,11 +197,11 @@ def run_mllib(args: argparse.Namespace, work: Path, partitions: int) -> dict:
     return {"train_seconds": seconds, "note": "fit() includes its vocabulary pass"}
 
 
-def run_ours(args: argparse.Namespace, work: Path, partitions: int) -> dict:
+def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: int = 0) -> dict:
+    """Our pipeline in local[cores] with P partitions, or (``executors``) spark-submitted to a
+    loopback standalone cluster of that many one-core workers with P = executors."""
     out = work / "run"
     cmd = [
-        sys.executable,
-        str(ROOT / "jobs" / "pipeline.py"),
         "--config",
         str(args.config),
         "--corpus",
@@ -206,8 +209,6 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int) -> dict:
         "--out",
         str(out),
         "--overwrite",
-        "--set",
-        f"spark.master=local[{args.cores}]",
         "--set",
         f"train.num_partitions={partitions}",
         "--set",
@@ -223,8 +224,18 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int) -> dict:
         cmd += ["--set", f"train.vector_size={args.dim}"]
     for item in args.set:
         cmd += ["--set", item]
-    with open(work / "ours.log", "w") as log:
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=log)
+    if executors:
+        from scripts.loopback_cluster import loopback_cluster
+
+        with loopback_cluster(executors, work / "cluster", worker_memory="3g") as cluster:
+            submit = cluster.submit_command(ROOT / "jobs" / "pipeline.py", *cmd, driver_memory="4g")
+            cluster.run(submit, work / "ours.log", timeout=4 * 3600)
+        shutil.rmtree(work / "cluster", ignore_errors=True)
+    else:
+        cmd = [sys.executable, str(ROOT / "jobs" / "pipeline.py"), *cmd]
+        cmd += ["--set", f"spark.master=local[{args.cores}]"]
+        with open(work / "ours.log", "w") as log:
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=log)
     metrics = json.loads((out / "model" / "metrics.json").read_text())["epochs"]
     shutil.copy(out / "model" / "vectors.bin", work / "vectors.bin")
     return {"train_seconds": sum(m["seconds"] for m in metrics)}
@@ -239,6 +250,8 @@ def child_main(args: argparse.Namespace) -> None:
         result = run_c_tool(args, work)
     elif system == "mllib":
         result = run_mllib(args, work, int(partitions))
+    elif system == "cluster":
+        result = run_ours(args, work, int(partitions), executors=int(partitions))
     else:
         result = run_ours(args, work, int(partitions))
     (work / "result.json").write_text(json.dumps(result))
@@ -345,6 +358,12 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "conf" / "wiki8.toml")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--partitions", default="2", help="comma-separated P for ours and MLlib")
+    parser.add_argument(
+        "--executors",
+        default="",
+        help="comma-separated E: ours on a loopback cluster of E one-core workers (P = E), "
+        "MLlib with numPartitions = E; replaces --partitions",
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument(
         "--fraction", type=float, default=1.0, help="use the first part of the corpus"
@@ -381,8 +400,13 @@ def main() -> None:
         work = Path(tmp)
         tokens = prepare_corpus(args.corpus, work / "corpus.txt", args.fraction)
         runs = [(s, p) for s in systems for p in (partitions if s in ("ours", "mllib") else [0])]
+        if args.executors:
+            counts = [int(e) for e in args.executors.split(",")]
+            runs = [(s, 0) for s in systems if s in ("gensim", "c")]
+            runs += [("cluster", e) for e in counts if "ours" in systems]
+            runs += [("mllib", e) for e in counts if "mllib" in systems]
         for system, p in runs:
-            name = f"{system} P={p}" if p else system
+            name = {"cluster": f"ours E={p}"}.get(system, f"{system} P={p}" if p else system)
             (work / "vectors.bin").unlink(missing_ok=True)
             cmd = [
                 sys.executable,

@@ -7,7 +7,9 @@ import pytest
 
 from w2v_spark.averaging import (
     RowBlock,
+    add_mean_change,
     average_touched_rows,
+    block_momentum,
     replica_row_block,
     touched_row_blocks,
 )
@@ -165,3 +167,81 @@ def test_one_replica_keeps_the_sum_of_its_tasks_changes():
     change = COPY_A - W0
     got = combine_replicas(W0, [("a", change, UPD_A), ("a", change, UPD_A)], "mean")
     np.testing.assert_allclose(got, W0 + 2 * change, rtol=0, atol=1e-6)
+
+
+def momentum_round(
+    w: np.ndarray, moved: np.ndarray, copies: list[np.ndarray], updates: list[np.ndarray], mu: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One "momentum" round the driver's way: look ahead, copies train from there (given as
+    changes from the look-ahead), blocks summed by key, mean change over all copies added."""
+    moved = moved * np.float32(mu)
+    start = w + moved
+    summed: dict[int, RowBlock] = {}
+    for change, upd in zip(copies, updates, strict=True):
+        trained = start + change
+        for key, block in touched_row_blocks(
+            trained, np.zeros_like(trained), upd, np.zeros_like(upd), "momentum", 2
+        ):
+            summed[key] = block if key not in summed else summed[key] + block
+    for key, block in summed.items():
+        add_mean_change(start, moved, key * 2, block.stats0, block.rows0, len(copies))
+    return start, moved
+
+
+def test_momentum_adds_the_mean_change_over_all_copies_and_remembers_the_move():
+    change_a = COPY_A - W0  # rows 0 and 1
+    change_b = COPY_B - W0  # rows 0 and 3
+    w, moved = momentum_round(W0, np.zeros_like(W0), [change_a, change_b], [UPD_A, UPD_B], 0.5)
+    expected = W0 + (change_a + change_b) / 2  # a row one copy touched gets half its change
+    np.testing.assert_allclose(w, expected, atol=1e-6)
+    np.testing.assert_allclose(moved, (change_a + change_b) / 2, atol=1e-6)
+    # Next round, nobody touches row 1: it still moves by mu * its last move, and keeps
+    # moving until its whole change is in: 1/2 + 1/4 + 1/8 + ... of it with mu = 1/2 = 1 - 1/E.
+    none = [np.zeros_like(W0)] * 2
+    zero = [np.zeros(5, np.int64)] * 2
+    total = w - W0
+    for _ in range(40):
+        w, moved = momentum_round(w, moved, none, zero, 0.5)
+    np.testing.assert_allclose((w - W0)[1], change_a[1], atol=1e-5)
+    np.testing.assert_allclose(w - W0, 2 * total, atol=1e-5)
+
+
+def test_momentum_of_a_row_every_copy_drives_to_one_point_dies_out():
+    # Every copy moves row 0 to 10 from wherever the round starts (a saturated row): block
+    # momentum settles at 10 instead of overshooting E-fold like the sum of the changes.
+    w, moved = W0.copy(), np.zeros_like(W0)
+    upd = [np.array([5, 0, 0, 0, 0])] * 4
+    for _ in range(30):
+        start = w + moved * np.float32(0.75)
+        changes = [np.where(np.arange(5)[:, None] == 0, 10.0 - start, 0.0).astype(np.float32)] * 4
+        w, moved = momentum_round(w, moved, changes, upd, 0.75)
+    np.testing.assert_allclose(w[0], [10.0, 10.0], atol=1e-3)
+    np.testing.assert_array_equal(w[1:], W0[1:])
+
+
+def test_momentum_with_one_copy_is_the_copy_itself():
+    assert block_momentum(1) == 0.0 and block_momentum(4) == 0.75
+    change = COPY_A - W0
+    w, _ = momentum_round(W0, np.ones_like(W0), [change], [UPD_A], block_momentum(1))
+    np.testing.assert_allclose(w, COPY_A, atol=1e-6)
+
+
+def test_momentum_from_executor_replicas_equals_momentum_from_partition_copies():
+    # Partition copies send their touched rows; executor replicas send their changes.
+    from_rows, moved_rows = W0.copy(), np.zeros_like(W0)
+    from_deltas, moved_deltas = W0.copy(), np.zeros_like(W0)
+    summed: dict[int, RowBlock] = {}
+    for copy, upd in ((COPY_A, UPD_A), (COPY_B, UPD_B)):
+        for key, block in touched_row_blocks(
+            copy.copy(), np.zeros_like(copy), upd, upd, "momentum", 2
+        ):
+            summed[key] = block if key not in summed else summed[key] + block
+    for key, block in summed.items():
+        add_mean_change(from_rows, moved_rows, key * 2, block.stats0, block.rows0, 2)
+    touched = (UPD_A > 0).astype(np.float64) + (UPD_B > 0)
+    stats = np.stack([touched, UPD_A + UPD_B, np.zeros(5)])
+    changes = (COPY_A - W0) + (COPY_B - W0)
+    add_mean_change(from_deltas, moved_deltas, 0, stats, changes, 2, deltas=True)
+    np.testing.assert_allclose(from_rows, from_deltas, atol=1e-6)
+    np.testing.assert_allclose(moved_rows, moved_deltas, atol=1e-6)
+    np.testing.assert_allclose(from_rows[0], [1.2, 0.8], atol=1e-6)

@@ -14,29 +14,34 @@ Every process started here is stopped by its pid in the fixture's teardown, fail
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import sysconfig
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow.parquet as pq
-import pyspark
 import pytest
 
+from scripts.loopback_cluster import (
+    Cluster,
+    build_zip,
+    cmdline,
+    kill_all,
+    tail,
+    tree,
+    write_executor_python,
+)
 from tests.conftest import ROOT, SAMPLE
+from tests.planted import planted_corpus
+from tests.test_training import SETTINGS as PLANTED
+from tests.test_training import single_process_accuracy, solved_fraction
 from w2v_spark.config import build_config, load_config
 from w2v_spark.errors import UserError
 from w2v_spark.evaluate_stage import evaluate_outputs
@@ -45,174 +50,20 @@ from w2v_spark.vocab import build_vocabulary
 
 pytestmark = pytest.mark.cluster
 
-SPARK_HOME = Path(pyspark.__file__).resolve().parent
 PROFILE = ROOT / "conf" / "sample.toml"
 EPOCHS = 4
 # Small and quick, but with epochs of a few seconds so that a kill can land inside one.
 SETS = [f"train.epochs={EPOCHS}", "train.vector_size=20", "train.syncs_per_epoch=2"]
 JOB_TIMEOUT = 240
-# Short-lived JVMs on 2 cores: the C1 compiler alone starts and warms up in less CPU.
-QUICK_JVM = "-XX:TieredStopAtLevel=1"
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct ports free on the loopback interface right now."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    """The process and all its descendants (empty if it is gone)."""
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def kill_all(procs: list[psutil.Process], timeout: float = 30) -> list[psutil.Process]:
-    """SIGKILL each process (root first, so it cannot react); return those still alive."""
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.send_signal(signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(alive(p) for p in procs):
-        time.sleep(0.1)
-    return [p for p in procs if alive(p)]
-
-
-def cmdline(proc: psutil.Process) -> str:
-    try:
-        return " ".join(proc.cmdline())
-    except psutil.Error:
-        return ""
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    text = path.read_text(errors="replace") if path.exists() else "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-class Cluster:
-    """A standalone master and workers; every Popen is kept so teardown can stop it by pid."""
-
-    def __init__(self, base: Path, zip_path: Path, executor_python: Path) -> None:
-        self.base = base
-        self.zip = zip_path
-        self.executor_python = executor_python
-        self.logs = base / "logs"
-        self.logs.mkdir()
-        (base / "conf").mkdir()  # an empty SPARK_CONF_DIR: no user settings leak in
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PYSPARK_", "SPARK_")) and k != "PYTHONPATH"
-        }
-        self.env.update(
-            SPARK_HOME=str(SPARK_HOME),
-            SPARK_CONF_DIR=str(base / "conf"),
-            SPARK_LOCAL_IP="127.0.0.1",
-            SPARK_LOG_DIR=str(self.logs),
-            SPARK_WORKER_DIR=str(base / "work"),
-            SPARK_DAEMON_MEMORY="512m",
-            SPARK_DAEMON_JAVA_OPTS=QUICK_JVM,
-        )
-        self.procs: list[subprocess.Popen] = []
-        self.ports: list[int] = []
-        self.workers: dict[int, subprocess.Popen] = {}
-        self.port, self.webui = free_ports(2)
-        self.ports += [self.port, self.webui]
-        self.url = f"spark://127.0.0.1:{self.port}"
-        self.master = self._spawn(
-            "master",
-            "org.apache.spark.deploy.master.Master",
-            "--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(self.webui),
-        )  # fmt: skip
-
-    def _spawn(self, name: str, cls: str, *args: str) -> subprocess.Popen:
-        log = (self.logs / f"{name}.log").open("ab")
-        cmd = [str(SPARK_HOME / "bin" / "spark-class"), cls, *args]
-        # spark-class execs java, so the pid is the JVM's.
-        proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def start_worker(self, index: int) -> None:
-        port, webui = free_ports(2)
-        self.ports += [port, webui]
-        work = self.base / f"work-{index}"
-        self.workers[index] = self._spawn(
-            f"worker-{index}",
-            "org.apache.spark.deploy.worker.Worker",
-            self.url,
-            "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(webui),
-            "--cores", "1", "--memory", "2g", "--work-dir", str(work),
-        )  # fmt: skip
-
-    def state(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.webui}/json/", timeout=5) as r:
-            return json.load(r)
-
-    def wait_ready(self, workers: int = 2, timeout: float = 90) -> None:
-        """Until ``workers`` workers are alive and no application holds them."""
-        deadline, last = time.monotonic() + timeout, None
-        while time.monotonic() < deadline:
-            if self.master.poll() is not None:
-                pytest.fail(f"the master exited:\n{tail(self.logs / 'master.log')}")
-            with contextlib.suppress(OSError, ValueError):
-                last = self.state()
-                if last.get("aliveworkers") == workers and not last.get("activeapps"):
-                    return
-            time.sleep(0.5)
-        logs = "\n".join(tail(p, 15) for p in sorted(self.logs.glob("*.log")))
-        pytest.fail(f"cluster not ready after {timeout} s: {last}\n{logs}")
-
-    def ensure_workers(self) -> None:
-        """Restart any worker a test killed, then wait for both and an idle master."""
-        for index in (0, 1):
-            if index not in self.workers or self.workers[index].poll() is not None:
-                self.start_worker(index)
-        self.wait_ready()
+class JobCluster(Cluster):
+    """The loopback cluster, submitting ``jobs/NAME`` with the sample profile and SETS."""
 
     def submit(self, job: str, *args: str, log: Path) -> subprocess.Popen:
-        cmd = [
-            str(SPARK_HOME / "bin" / "spark-submit"),
-            "--master", self.url,
-            "--py-files", str(self.zip),
-            "--driver-memory", "1g",
-            "--conf", "spark.executor.memory=1g",
-            "--conf", f"spark.pyspark.python={self.executor_python}",
-            "--conf", f"spark.pyspark.driver.python={sys.executable}",
-            "--conf", "spark.ui.enabled=false",
-            "--conf", "spark.sql.shuffle.partitions=4",
-            "--conf", f"spark.driver.extraJavaOptions={QUICK_JVM}",
-            "--conf", f"spark.executor.extraJavaOptions={QUICK_JVM}",
-            str(ROOT / "jobs" / job),
-            "--config", str(PROFILE),
-            *(a for s in SETS for a in ("--set", s)),
-            *args,
-        ]  # fmt: skip
-        with log.open("ab") as out:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=out)
-        self.procs.append(proc)
-        return proc
+        sets = (a for s in SETS for a in ("--set", s))
+        cmd = self.submit_command(ROOT / "jobs" / job, "--config", str(PROFILE), *sets, *args)
+        return super().submit(cmd, log)
 
     def run(self, job: str, *args: str, log: Path) -> str:
         """Submit, wait, and return the log; a failure or a hang fails the test with its tail."""
@@ -225,61 +76,20 @@ class Cluster:
         assert proc.returncode == 0, f"{job} exited {proc.returncode}:\n{tail(log)}"
         return log.read_text(errors="replace")
 
-    def stop(self) -> None:
-        """SIGTERM, wait, SIGKILL every process started (and their children, e.g. executors)."""
-        # Only Popens not yet reaped: a reaped child's pid may already belong to someone else.
-        procs = [p for popen in self.procs if popen.poll() is None for p in tree(popen.pid)]
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.terminate()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(alive(p) for p in procs):
-            time.sleep(0.2)
-        left = kill_all(procs)
-        for popen in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                popen.wait(timeout=10)
-        assert not left, f"processes survived teardown: {left}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(listening(p) for p in self.ports):
-            time.sleep(0.5)
-        assert not [p for p in self.ports if listening(p)], "a cluster port is still listening"
-
-
-def write_executor_python(path: Path) -> Path:
-    """A Python with numpy, pyarrow, scipy, pandas and pyspark but without w2v_spark.
-
-    ``-S`` skips ``site`` and with it the editable install's ``.pth`` hook; the libraries
-    come back through PYTHONPATH, after what Spark puts there (pyspark, the --py-files zip).
-    """
-    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
-    path.write_text(
-        "#!/bin/sh\n"
-        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{":".join(paths)}" '
-        f'exec "{sys.executable}" -S "$@"\n'
-    )
-    path.chmod(0o755)
-    return path
-
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> tuple[Path, Path]:
     """The --py-files zip built by the script, and the executors' Python."""
     base = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_dist.py"), "--out", str(base / "w.zip")],
-        check=True,
-        timeout=60,
-    )
-    return base / "w.zip", write_executor_python(base / "executor-python")
+    return build_zip(base / "w.zip"), write_executor_python(base / "executor-python")
 
 
 @pytest.fixture(scope="module")
-def cluster(dist, tmp_path_factory) -> Iterator[Cluster]:
+def cluster(dist, tmp_path_factory) -> Iterator[JobCluster]:
     zip_path, executor_python = dist
     cluster = None
     try:
-        cluster = Cluster(tmp_path_factory.mktemp("cluster"), zip_path, executor_python)
+        cluster = JobCluster(tmp_path_factory.mktemp("cluster"), zip_path, executor_python)
         cluster.ensure_workers()
         yield cluster
     finally:
@@ -536,3 +346,40 @@ def test_killed_worker_and_executor_mid_epoch_the_run_still_completes(
     # those of the run without a lost worker.
     reference = assert_valid_model(reference_model, len(vectors))
     np.testing.assert_allclose(vectors, reference, rtol=0, atol=1e-5)
+
+
+def test_two_executors_on_one_host_learn_the_planted_analogies_as_one_process_does(
+    spark, cluster, tmp_path
+):
+    # Two one-core workers on 127.0.0.1: two executors, each with its own shared copy, which
+    # the driver must combine as two replicas (they once shared one id and were summed).
+    cluster.ensure_workers()
+    words, _, sentences, analogies = planted_corpus(seed=3, n_sentences=12_000)
+    (tmp_path / "corpus.txt").write_text(
+        "\n".join(" ".join(words[i] for i in s) for s in sentences)
+    )
+    vocab, model = tmp_path / "vocab", tmp_path / "model"
+    build_vocabulary(
+        spark, build_config({}, PLANTED), corpus=str(tmp_path / "corpus.txt"), out=str(vocab)
+    )
+    planted_sets = [a for s in PLANTED for a in ("--set", s)]
+    cluster.run(
+        "train.py",
+        *("--vocab", str(vocab), "--out", str(model), *planted_sets),
+        "--set", "train.num_partitions=4", "--set", "train.syncs_per_epoch=0",
+        log=tmp_path / "train.log",
+    )  # fmt: skip
+    metrics = json.loads((model / "metrics.json").read_text())["epochs"]
+    assert [m["replicas"] for m in metrics] == [2] * len(metrics)
+    assert metrics[-1]["loss"] < metrics[0]["loss"]
+    rows = pq.read_table(model / "vectors.parquet").to_pylist()
+    trained_words = [r["word"] for r in rows]
+    vectors = np.array([r["vector"] for r in rows], np.float32)
+    as_words = [tuple(words[i] for i in q) for q in analogies]
+    cluster_accuracy = solved_fraction(trained_words, vectors, as_words)
+    local_accuracy = single_process_accuracy(spark, str(vocab), as_words)
+    # The bounds of the local planted test (calibrated there on corpus seeds 1-3): chance is
+    # ~1/290 and one process solves >= 0.9 of the 112 analogies.
+    assert local_accuracy >= 0.9
+    assert cluster_accuracy >= 0.9
+    assert cluster_accuracy >= local_accuracy - 0.05

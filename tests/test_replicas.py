@@ -5,8 +5,14 @@ from __future__ import annotations
 import multiprocessing
 
 import numpy as np
+from pyspark import SparkFiles
 
-from w2v_spark.replicas import attach_shared_weights, remove_shared_weights, resolve_replicas
+from w2v_spark.replicas import (
+    attach_shared_weights,
+    remove_shared_weights,
+    replica_id,
+    resolve_replicas,
+)
 
 
 def weights(value: float, rows: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -86,11 +92,13 @@ def test_a_new_sync_starts_from_its_broadcast_and_deletes_the_previous_files(spa
         assert names == [
             "w2v-shared-run-e0001-s0001.npy",
             "w2v-shared-run-e0001-s0001.reported.npy",
+            "w2v-shared-run-e0001-s0001.words.npy",
         ]
         remove_shared_weights("run", root=str(tmp_path))
         assert sorted(p.name for p in tmp_path.iterdir()) == [
             "w2v-shared-other-e0001-s0000.npy",
             "w2v-shared-other-e0001-s0000.reported.npy",
+            "w2v-shared-other-e0001-s0000.words.npy",
             "w2v-shared-other.lock",
         ]
         np.testing.assert_array_equal(other_run.weights[0], 0.5)
@@ -103,3 +111,16 @@ def test_a_lone_partition_trains_its_own_copy_whatever_replicas_says():
     assert resolve_replicas("executor", 1) == "partition"
     assert resolve_replicas("executor", 2) == "executor"
     assert resolve_replicas("partition", 8) == "partition"
+
+
+def test_two_executors_on_one_host_are_two_replicas(tmp_path, monkeypatch):
+    # On executors SparkFiles' root is "." and each executor runs in its own work directory.
+    monkeypatch.setattr(SparkFiles, "_root_directory", ".")
+    monkeypatch.setattr(SparkFiles, "_is_running_on_worker", True)
+    ids = []
+    for executor in ("0", "1"):
+        (tmp_path / executor).mkdir()
+        monkeypatch.chdir(tmp_path / executor)
+        ids.append(replica_id())
+    assert ids[0] != ids[1]
+    assert ids[0].endswith(str(tmp_path / "0"))

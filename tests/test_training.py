@@ -240,3 +240,18 @@ def test_resuming_a_finished_model_changes_nothing_and_returns_it(spark, planted
 def test_missing_vocabulary_is_a_user_error(spark, tmp_path):
     with pytest.raises(UserError, match="vocabulary not found"):
         train(spark, str(tmp_path / "nope"), tmp_path / "model")
+
+
+def test_a_loss_that_rises_two_epochs_running_stops_the_run():
+    cfg = build_config({}, SETTINGS).train
+
+    def run(*losses):
+        metrics = [{"epoch": e, "loss": loss} for e, loss in enumerate(losses, 1)]
+        for end in range(1, len(metrics) + 1):
+            training.check_loss_falls(metrics[:end], cfg)
+
+    run(2.5, 2.4, 2.35, 2.3)  # falling
+    run(2.27, 2.27, 2.31, 2.25)  # noise: one small rise
+    run(2.4, 2.45, 2.5)  # rises twice, by 4% in all: noise still
+    with pytest.raises(UserError, match=r"diverged in epoch 3: the loss rose two epochs running"):
+        run(2.53, 2.77, 4.84, 22.18)  # the four summed executors of the executors issue

@@ -12,7 +12,12 @@ never P matrices. :func:`average_touched_rows` then applies the averaging rule:
 - ``"sum"``: ``W = W0 + Σ_p (W_p - W0)`` over touching partitions: every partition's change
   kept in full, as if the partitions had run one after another.
 
-Rows no partition touched keep ``W0``.
+- ``"momentum"``: block momentum (BMUF, Chen & Huo 2016, with Nesterov look-ahead): the
+  copies' changes are averaged over *all* ``E`` replicas, ``G = Σ_r (W_r - W0) / E`` (a row only
+  one replica touched gets 1/E of its change now), and the next round starts from
+  ``W + mu * Δ``, where ``Δ`` is the last round's move; see :func:`add_mean_change`.
+
+Rows no partition touched keep ``W0`` (with ``"momentum"``, ``W0`` plus the look-ahead).
 
 With one replica per executor (:mod:`w2v_spark.replicas`) the copies being combined are the
 executors' shared copies, not the partitions': each finishing task sends the *changes*
@@ -32,7 +37,7 @@ import numpy as np
 # overhead is nothing, small enough that the driver assembles the result block by block.
 BLOCK_ROWS = 4096
 
-AVERAGING_RULES = ("weighted", "mean", "sum", "matched")
+AVERAGING_RULES = ("weighted", "mean", "sum", "matched", "momentum")
 
 
 def resolve_rule(rule: str, num_partitions: int, replicas: str = "partition") -> str:
@@ -186,3 +191,44 @@ def average_touched_rows(
     else:
         raise ValueError(f"unknown averaging rule {rule!r} (one of {AVERAGING_RULES})")
     target[touched] = new.astype(weights.dtype)
+
+
+def block_momentum(replicas: int) -> float:
+    """BMUF's block momentum for ``replicas`` copies: ``1 - 1/E`` (Chen & Huo 2016).
+
+    In a steady direction a round's mean change ``G`` is applied ``1 / (1 - mu) = E`` times over
+    the following rounds, so ``E`` copies that each trained ``1/E`` of the words move a row as far
+    as one copy trained on all of them would (the sum of their changes); a row that every copy
+    already drove to its optimum is pulled back by the next round's copies, so its momentum dies
+    out instead of overshooting E-fold as the plain sum does. One copy: 0, the copy itself.
+    """
+    return 1.0 - 1.0 / max(replicas, 1)
+
+
+def add_mean_change(
+    weights: np.ndarray,
+    momentum: np.ndarray,
+    start: int,
+    stats: np.ndarray,
+    summed_rows: np.ndarray,
+    replicas: int,
+    deltas: bool = False,
+) -> None:
+    """The ``"momentum"`` rule's step for one block: add ``G = Σ_r (W_r - W0) / E`` in place.
+
+    ``weights`` holds the round's start ``W0 = W + mu Δ`` (what was broadcast) and ``momentum``
+    its look-ahead ``mu Δ``; both receive ``G``, so afterwards ``weights`` is the replicas' mean
+    over all ``E = replicas`` (rows a replica did not touch count as unchanged) and
+    ``momentum`` the round's whole move ``Δ = mu Δ + G``. ``summed_rows`` sums changes
+    (``deltas``, executor replicas) or the touching copies ``Σ W_p`` (partition copies, rule
+    weight 1 per touching copy).
+    """
+    target = weights[start : start + stats.shape[1]]
+    touched = stats[0] > 0
+    change = summed_rows[touched].astype(np.float64)
+    if not deltas:  # Σ_p (W_p - W0) over the n copies that touched the row
+        change -= stats[0][touched][:, None] * target[touched]
+    change /= replicas
+    target[touched] += change.astype(weights.dtype)
+    moved = momentum[start : start + stats.shape[1]]
+    moved[touched] += change.astype(momentum.dtype)

@@ -1,7 +1,8 @@
 """Complete, atomically published training state after each epoch, and finding the last one.
 
 Layout: ``MODEL/checkpoints/epoch-NNN/`` holding ``syn0.npy``, ``syn1neg.npy`` (float32,
-vocab_size x vector_size), ``state.json`` (epoch, words done, metrics so far, the settings that
+vocab_size x vector_size), with block momentum ``momentum0.npy``/``momentum1.npy`` (the last
+sync's move of each matrix, same shapes), ``state.json`` (epoch, words done, metrics so far, the settings that
 must match on resume) and ``_SUCCESS``, written last before the directory is renamed into place.
 """
 
@@ -32,6 +33,7 @@ class Checkpoint:
     syn0: np.ndarray
     syn1neg: np.ndarray
     state: dict
+    momentum: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def checkpoint_root(model_dir: str) -> str:
@@ -59,12 +61,15 @@ def save_checkpoint(
     syn1neg: np.ndarray,
     state: dict,
     keep: int = 2,
+    momentum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> str:
     """Publish ``epoch-NNN`` and delete all but the ``keep`` newest complete checkpoints."""
     final = storage.join(checkpoint_root(model_dir), f"epoch-{epoch:03d}")
     with storage.publishing(spark, final, overwrite=True) as tmp:
         write_array(spark, storage.join(tmp, "syn0.npy"), syn0)
         write_array(spark, storage.join(tmp, "syn1neg.npy"), syn1neg)
+        for i, array in enumerate(momentum or ()):
+            write_array(spark, storage.join(tmp, f"momentum{i}.npy"), array)
         storage.write_text(spark, storage.join(tmp, "state.json"), json.dumps(state, indent=2))
     for old in complete_epochs(spark, model_dir)[:-keep]:
         storage.delete(spark, storage.join(checkpoint_root(model_dir), f"epoch-{old:03d}"))
@@ -87,11 +92,15 @@ def load_last_checkpoint(spark: SparkSession, model_dir: str) -> Checkpoint | No
         return None
     path = storage.join(checkpoint_root(model_dir), f"epoch-{epochs[-1]:03d}")
     log.info("resuming from %s", path)
+    momentum = None
+    if storage.exists(spark, storage.join(path, "momentum0.npy")):
+        momentum = tuple(read_array(spark, storage.join(path, f"momentum{i}.npy")) for i in (0, 1))
     return Checkpoint(
         epoch=epochs[-1],
         syn0=read_array(spark, storage.join(path, "syn0.npy")),
         syn1neg=read_array(spark, storage.join(path, "syn1neg.npy")),
         state=json.loads(storage.read_text(spark, storage.join(path, "state.json"))),
+        momentum=momentum,
     )
 
 

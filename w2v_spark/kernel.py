@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -738,6 +738,7 @@ def train_sentences(
     sampler: str = "alias",
     shared: bool = False,
     loss_every: int = DEFAULT_LOSS_EVERY,
+    words_before: Callable[[int], int] | None = None,
 ) -> TrainStats:
     """Train skip-gram with negative sampling on ``sentences``, updating the weights in place.
 
@@ -801,6 +802,12 @@ def train_sentences(
         The loss is computed on the first step and then on one step in every ``loss_every``
         (default :data:`DEFAULT_LOSS_EVERY`); it is only reported, and computing it on every
         step cost 7% of the training time. 1 computes it on every step.
+    words_before : callable, optional
+        Called with each batch's raw word count before the batch is trained; returns how many
+        raw words were trained on these weights before it, which sets the batch's learning
+        rate. Default: the words of earlier batches of this call. Tasks that share one copy
+        of the weights pass one shared counter (:meth:`~w2v_spark.replicas.SharedReplica.
+        claim_words`), so the rate follows the copy's progress, not each task's own.
 
     Returns
     -------
@@ -829,8 +836,9 @@ def train_sentences(
     stats = TrainStats()
     raw_done = steps = 0
     for batch in _batches(sentences, batch_words):
-        lr = learning_rate(alpha, min_alpha, progress_start + raw_done * progress_per_word)
         raw = sum(s.size for s in batch)
+        before = raw_done if words_before is None else words_before(raw)
+        lr = learning_rate(alpha, min_alpha, progress_start + before * progress_per_word)
         raw_done += raw
         tokens, segments = _subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)

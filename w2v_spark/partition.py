@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,10 @@ from w2v_spark.replicas import attach_shared_weights, replica_id
 from w2v_spark.sampling import learning_rate, partition_rng
 
 STATS_KEY = -1
+# Per-task records, keyed (TASK_KEY, partition): the learning rates the task trained with.
+TASK_KEY = "task"
+# One record per task, keyed (REPLICA_KEY, replica id): how many replicas (copies) reported.
+REPLICA_KEY = "replica"
 # Centres per Hogwild step when an executor's tasks share one copy: two processes updating the
 # same frequent rows double the staleness, and 256 (the private-copy default) blew up in
 # epoch 2 on wiki8 (loss 13.96); 128 trained stably (loss 2.38 -> 2.25, benchmarks/README.md).
@@ -46,6 +50,13 @@ class SyncTask:
     The partition's RNG is seeded from (seed, epoch, partition, sync), so with ``replicas =
     "partition"`` a run is reproducible and a resumed run equals an uninterrupted one.
 
+    Learning rate: ``progress_start + words * progress_per_word``, capped at ``progress_stop``
+    (the sync's end), where ``words`` counts the raw words trained on the copy this task writes
+    before each batch: its own with a private copy (``progress_per_word = P / total``, the P
+    copies train side by side), the executor's with a shared one (a counter in the replica,
+    ``progress_per_word = E / total`` for E executors), so tasks of an executor that run one
+    after another continue one schedule instead of each sweeping the sync's range again.
+
     ``replicas``: ``"partition"``, each partition trains its own copy of the broadcast and sends
     back its touched rows keyed by block; ``"executor"``, the partitions of one executor train
     one shared copy (:mod:`w2v_spark.replicas`, files named by ``run_token``) and each sends
@@ -64,6 +75,7 @@ class SyncTask:
     min_alpha: float
     progress_start: float
     progress_per_word: float
+    progress_stop: float
     batch_words: int
     averaging: str
     replicas: str = "partition"
@@ -92,6 +104,7 @@ class SyncTask:
         updates0: np.ndarray,
         updates1: np.ndarray,
         shared: bool = False,
+        words_before: TaskSchedule | None = None,
     ) -> TrainStats:
         keep_prob, noise_cdf = self.tables.value
         return train_sentences(
@@ -112,15 +125,35 @@ class SyncTask:
             touched1=updates1,
             shared=shared,
             step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
+            words_before=words_before,
         )
+
+    def _schedule(self, claim: Callable[[int], int] | None = None) -> TaskSchedule:
+        span = self.progress_stop - self.progress_start
+        limit = round(span / self.progress_per_word) if self.progress_per_word > 0 else 0
+        return TaskSchedule(claim, limit)
+
+    def _task_record(self, index: int, schedule: TaskSchedule) -> tuple[object, object]:
+        rates = [
+            learning_rate(
+                self.alpha, self.min_alpha, self.progress_start + w * self.progress_per_word
+            )
+            for w in (schedule.first, schedule.last)
+        ]
+        return (TASK_KEY, index), (schedule.first, schedule.last, *rates)
 
     def _train_own_copy(self, index: int, share: list[np.ndarray]) -> Iterator[tuple[int, object]]:
         syn0, syn1neg = self.weights.value
         updates0 = np.zeros(len(syn0), dtype=np.int64)
         updates1 = np.zeros(len(syn1neg), dtype=np.int64)
+        schedule = self._schedule()
         try:
-            stats = self._train(index, share, syn0, syn1neg, updates0, updates1)
+            stats = self._train(
+                index, share, syn0, syn1neg, updates0, updates1, words_before=schedule
+            )
             yield STATS_KEY, stats
+            yield self._task_record(index, schedule)
+            yield (REPLICA_KEY, f"partition {index}"), 1
             yield from touched_row_blocks(
                 syn0, syn1neg, updates0, updates1, self.averaging, step=self.step
             )
@@ -131,11 +164,41 @@ class SyncTask:
         replica = attach_shared_weights(self.run_token, self.epoch, self.sync, self.weights)
         updates0 = np.zeros(replica.weights.shape[1], dtype=np.int64)
         updates1 = np.zeros(replica.weights.shape[1], dtype=np.int64)
-        stats = self._train(index, share, *replica.weights, updates0, updates1, shared=True)
+        schedule = self._schedule(replica.claim_words)
+        stats = self._train(
+            index, share, *replica.weights, updates0, updates1, shared=True, words_before=schedule
+        )
         yield STATS_KEY, stats
+        yield self._task_record(index, schedule)
         name = replica_id()
+        yield (REPLICA_KEY, name), 1
         for block, rows in replica.report_changes(updates0, updates1):
             yield (name, block), rows
+
+
+@dataclass
+class TaskSchedule:
+    """The ``words_before`` of one task's :func:`~w2v_spark.kernel.train_sentences`.
+
+    ``claim(n)`` counts ``n`` words on the shared copy and returns the count before them (None:
+    the task counts its own words); the result is capped at ``limit``, the words at which the
+    sync's share of the schedule ends. Remembers the first and last values it returned.
+    """
+
+    claim: Callable[[int], int] | None
+    limit: int
+    done: int = 0
+    first: int = 0
+    last: int = 0
+
+    def __call__(self, words: int) -> int:
+        before = self.claim(words) if self.claim is not None else self.done
+        before = min(before, self.limit)
+        if self.done == 0:
+            self.first = before
+        self.last = before
+        self.done += words
+        return before
 
 
 def forget_broadcast_value(broadcast: Broadcast) -> None:
@@ -148,5 +211,7 @@ def forget_broadcast_value(broadcast: Broadcast) -> None:
     broadcast.__dict__.pop("_value", None)
 
 
-def merge(a: RowBlock | TrainStats, b: RowBlock | TrainStats) -> RowBlock | TrainStats:
+def merge(a: RowBlock | TrainStats | int, b: RowBlock | TrainStats | int):
+    """Sum two records of one key (a retried task's record would repeat its key only if Spark
+    kept both attempts' output, which it does not)."""
     return a + b

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark import Broadcast, SparkFiles
+from pyspark.sql import SparkSession
 
 from w2v_spark.averaging import BLOCK_ROWS, RowBlock
 
@@ -55,9 +56,24 @@ def resolve_replicas(replicas: str, num_partitions: int) -> str:
     return "partition" if num_partitions == 1 else replicas
 
 
+def executor_count(spark: SparkSession) -> int:
+    """Executors registered with the application now (1 in local mode, where the driver runs
+    the tasks); the driver is not counted. The training loop corrects it after every sync from
+    the replicas that actually reported."""
+    sc = spark.sparkContext
+    if sc.master.startswith("local"):
+        return 1
+    return max(1, sc._jsc.sc().getExecutorMemoryStatus().size() - 1)
+
+
 def replica_id() -> str:
-    """Names the executor this Python worker belongs to: host and Spark work directory."""
-    return f"{socket.gethostname()}:{SparkFiles.getRootDirectory()}"
+    """Names the executor this Python worker belongs to: host and Spark work directory.
+
+    On executors ``SparkFiles.getRootDirectory()`` is ``"."`` (the executor's working
+    directory, ``work/app-.../N``), so it is made absolute: two executors on one host have
+    different working directories, hence different ids, and are combined as two replicas.
+    """
+    return f"{socket.gethostname()}:{os.path.abspath(SparkFiles.getRootDirectory())}"
 
 
 def shared_weights_path(run_token: str, epoch: int, sync: int, root: str | None = None) -> str:
@@ -83,6 +99,22 @@ class SharedReplica:
     weights: np.memmap
     reported: np.memmap
     lock: str
+    words: np.memmap | None = None
+
+    def claim_words(self, n: int) -> int:
+        """Count ``n`` raw words as trained on this replica; return the count before them.
+
+        The tasks of an executor share the count (int64, in its own file and under its own
+        lock, so a long report never holds training up): a task's learning rate follows the
+        words trained on the copy it writes, whichever task trained them, so tasks that run one
+        after another continue one schedule instead of each restarting the sync's
+        (w2v_spark.partition.SyncTask).
+        """
+        assert self.words is not None
+        with _locked(self.lock + ".words"):
+            before = int(self.words[0])
+            self.words[0] = before + n
+        return before
 
     def report_changes(
         self, updates0: np.ndarray, updates1: np.ndarray, block_rows: int = BLOCK_ROWS
@@ -122,6 +154,7 @@ def attach_shared_weights(
     root = root or SparkFiles.getRootDirectory()
     path = shared_weights_path(run_token, epoch, sync, root)
     reported = path.replace(".npy", ".reported.npy")
+    words = path.replace(".npy", ".words.npy")
     lock = os.path.join(root, f"{_PREFIX}{run_token}.lock")
     with _locked(lock):
         if not os.path.exists(path):
@@ -129,11 +162,17 @@ def attach_shared_weights(
                 os.unlink(stale)
             value = np.stack(weights.value)
             weights.__dict__.pop("_value", None)  # this worker's cached copy is not needed
-            for target in (reported, path):  # the weights file last: it says both exist
+            # The weights file last: it says the others exist.
+            for target, array in ((words, np.zeros(1, np.int64)), (reported, value), (path, value)):
                 tmp = f"{target}.tmp-{os.getpid()}"
-                np.save(tmp, value)
+                np.save(tmp, array)
                 os.rename(tmp + ".npy", target)
-    return SharedReplica(np.load(path, mmap_mode="r+"), np.load(reported, mmap_mode="r+"), lock)
+    return SharedReplica(
+        np.load(path, mmap_mode="r+"),
+        np.load(reported, mmap_mode="r+"),
+        lock,
+        np.load(words, mmap_mode="r+"),
+    )
 
 
 def remove_shared_weights(run_token: str, root: str | None = None) -> None:

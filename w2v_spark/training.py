@@ -35,7 +35,9 @@ from pyspark.sql import SparkSession
 from w2v_spark import storage
 from w2v_spark.averaging import (
     BLOCK_ROWS,
+    add_mean_change,
     average_touched_rows,
+    block_momentum,
     replica_row_block,
     resolve_rule,
     resolve_syncs,
@@ -51,9 +53,9 @@ from w2v_spark.model_io import (
     write_vectors_parquet,
     write_word2vec_files,
 )
-from w2v_spark.partition import STATS_KEY, SyncTask, merge
+from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
 from w2v_spark.partitioning import load_sentences
-from w2v_spark.replicas import remove_shared_weights, resolve_replicas
+from w2v_spark.replicas import executor_count, remove_shared_weights, resolve_replicas
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -157,34 +159,113 @@ def check_finite(
             )
 
 
+@dataclass
+class SyncResult:
+    """What a round reports besides the weights: summed stats, the tasks' learning rates
+    (partition -> first/last words and rates) and how many replicas (copies) reported."""
+
+    stats: TrainStats
+    tasks: dict[int, tuple]
+    replicas: int
+
+
+def is_row_block(key: object) -> bool:
+    """Row-block keys: a block number (partition copies) or (replica, block) (executor ones)."""
+    if isinstance(key, tuple):
+        return key[0] not in (TASK_KEY, REPLICA_KEY)
+    return key != STATS_KEY
+
+
+def start_from_look_ahead(
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    momentum: tuple[np.ndarray, np.ndarray],
+    replicas: int,
+    rates: tuple[float, float],
+) -> None:
+    """Block momentum's Nesterov look-ahead, in place: ``Δ *= mu * ρ``, ``W += Δ``.
+
+    ``Δ`` (``momentum``) is the last round's move; ``mu`` is :func:`block_momentum` of the
+    replicas, ``ρ = rates[1] / rates[0]`` the learning rate now over its value one round ago
+    (SlowMo's scaling: momentum fades as word2vec's rate decays). The round then starts from
+    ``W + mu ρ Δ``, and :func:`~w2v_spark.averaging.add_mean_change` adds the replicas' mean
+    change to both.
+    """
+    before, now = rates
+    scale = np.float32(block_momentum(replicas) * now / before) if before > 0 else np.float32(0)
+    for weights, moved in zip((syn0, syn1neg), momentum, strict=True):
+        moved *= scale
+        weights += moved
+
+
+# word2vec's loss falls epoch after epoch as its rate decays; one that rises two epochs running,
+# by more than this in all, comes from copies combined wrongly or a rate set too high (on a
+# 4-executor cluster with copies summed: 2.53 -> 2.77 -> 4.84 -> 22.2 -> 133.5).
+LOSS_RISE_LIMIT = 0.10
+
+
+def check_loss_falls(metrics: list[dict], cfg: TrainConfig) -> None:
+    """Stop a run whose loss rose in each of the last two epochs, by more than LOSS_RISE_LIMIT
+    in all; the epoch's checkpoint is not written, earlier ones are kept."""
+    losses = [m["loss"] for m in metrics[-3:]]
+    if len(losses) < 3 or None in losses or not all(np.isfinite(losses)):
+        return
+    first, middle, last = losses
+    if first < middle < last and last > first * (1 + LOSS_RISE_LIMIT):
+        raise UserError(
+            f"training diverged in epoch {metrics[-1]['epoch']}: the loss rose two epochs "
+            f"running ({first:.4f} -> {middle:.4f} -> {last:.4f}; train.alpha={cfg.alpha}, "
+            f"averaging {cfg.averaging!r}); checkpoints of earlier epochs are kept"
+        )
+
+
 def run_sync(
-    sentences: RDD, syn0: np.ndarray, syn1neg: np.ndarray, task: SyncTask, reducers: int
-) -> TrainStats:
+    sentences: RDD,
+    syn0: np.ndarray,
+    syn1neg: np.ndarray,
+    task: SyncTask,
+    reducers: int,
+    momentum: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SyncResult:
     """One round: partitions train, row blocks are summed on executors, the driver averages.
 
     With executor replicas the tasks' changes are first summed per (executor, block), then
     weighted per replica and summed per block: two small shuffles, still one aggregate.
+    The small records (stats, task rates, replica ids) are collected first; reading the row
+    blocks then reuses the shuffle's map output (no task trains twice), so the "momentum" rule
+    knows how many replicas it averages before it applies a block.
     """
-    stats = TrainStats()
     rule0, rule1 = split_rule(task.averaging)
     blocks = sentences.mapPartitionsWithIndex(task).reduceByKey(merge, numPartitions=reducers)
     deltas = task.replicas == "executor"
     if deltas:
         to_block = replica_row_block(task.averaging, task.step)
-        blocks = blocks.map(lambda kv: kv if kv[0] == STATS_KEY else to_block(kv)).reduceByKey(
+        blocks = blocks.map(lambda kv: to_block(kv) if is_row_block(kv[0]) else kv).reduceByKey(
             merge, numPartitions=reducers
         )
-    for key, value in blocks.toLocalIterator():
+    stats, tasks, names = TrainStats(), {}, set()
+    # Bounded: one record per task and per replica, plus one.
+    for key, value in blocks.filter(lambda kv: not is_row_block(kv[0])).collect():
         if key == STATS_KEY:
-            stats = stats + value
-            continue
+            stats = value
+        elif key[0] == TASK_KEY:
+            tasks[key[1]] = value
+        else:
+            names.add(key[1])
+    replicas = max(len(names), 1)
+    for key, value in blocks.filter(lambda kv: is_row_block(kv[0])).toLocalIterator():
         start = key * BLOCK_ROWS
-        for weights, s, rows, rule in (
-            (syn0, value.stats0, value.rows0, rule0),
-            (syn1neg, value.stats1, value.rows1, rule1),
+        for i, (weights, s, rows, rule) in enumerate(
+            (
+                (syn0, value.stats0, value.rows0, rule0),
+                (syn1neg, value.stats1, value.rows1, rule1),
+            )
         ):
-            average_touched_rows(weights, start, s, rows, rule, task.step, deltas=deltas)
-    return stats
+            if momentum is not None:
+                add_mean_change(weights, momentum[i], start, s, rows, replicas, deltas=deltas)
+            else:
+                average_touched_rows(weights, start, s, rows, rule, task.step, deltas=deltas)
+    return SyncResult(stats, tasks, replicas)
 
 
 def train_model(
@@ -229,24 +310,43 @@ def train_model(
     replicas = resolve_replicas(cfg.replicas, num_partitions)
     averaging = resolve_rule(cfg.averaging, num_partitions, replicas)
     syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions, replicas)
+    # Copies trained side by side: one per partition, or one per executor. Counted again after
+    # every sync from the replicas that reported (executors may come and go).
+    copies = (
+        num_partitions if replicas == "partition" else min(executor_count(spark), num_partitions)
+    )
+    momentum = None
+    if averaging == "momentum":
+        momentum = checkpoint.momentum if checkpoint and checkpoint.momentum else None
+        momentum = momentum or (np.zeros_like(syn0), np.zeros_like(syn1neg))
     run_token = uuid.uuid4().hex
     log.info(
-        "training %d words x %d dims on %d tokens in %d partitions (one replica per %s), "
-        "epochs %d..%d, %d sync(s)/epoch",
+        "training %d words x %d dims on %d tokens in %d partitions (one replica per %s, "
+        "%d expected), epochs %d..%d, %d sync(s)/epoch, averaging %s",
         len(words),
         cfg.vector_size,
         corpus_words,
         num_partitions,
         replicas,
+        copies,
         first_epoch,
         cfg.epochs,
         syncs,
+        averaging,
     )
+    sync_words = corpus_words / syncs
     try:
         for epoch in range(first_epoch, cfg.epochs + 1):
             started = time.perf_counter()
-            epoch_stats = TrainStats()
+            epoch_stats, epoch_tasks, epoch_copies = TrainStats(), [], []
             for sync in range(syncs):
+                progress = words_done / total_words
+                if momentum is not None:
+                    rates = [
+                        learning_rate(cfg.alpha, cfg.min_alpha, p)
+                        for p in (progress - sync_words / total_words, progress)
+                    ]
+                    start_from_look_ahead(syn0, syn1neg, momentum, copies, rates)
                 weights = sc.broadcast((syn0, syn1neg))
                 task = SyncTask(
                     weights=weights,
@@ -259,8 +359,9 @@ def train_model(
                     negative=cfg.negative,
                     alpha=cfg.alpha,
                     min_alpha=cfg.min_alpha,
-                    progress_start=words_done / total_words,
-                    progress_per_word=num_partitions / total_words,
+                    progress_start=progress,
+                    progress_per_word=copies / total_words,
+                    progress_stop=min(1.0, (words_done + sync_words) / total_words),
                     batch_words=cfg.batch_words,
                     averaging=averaging,
                     replicas=replicas,
@@ -270,16 +371,26 @@ def train_model(
                 if syncs > 1:
                     name += f" (sync {sync + 1}/{syncs})"
                 with job_group(spark, name):
-                    stats = run_sync(sentences, syn0, syn1neg, task, reducers)
+                    result = run_sync(sentences, syn0, syn1neg, task, reducers, momentum)
                 weights.unpersist()
-                epoch_stats = epoch_stats + stats
-                words_done += stats.raw_words
+                epoch_stats = epoch_stats + result.stats
+                epoch_tasks += [
+                    {"sync": sync + 1, "partition": p, "lr_first": t[2], "lr_last": t[3]}
+                    for p, t in sorted(result.tasks.items())
+                ]
+                epoch_copies.append(result.replicas)
+                words_done += result.stats.raw_words
+                if replicas == "executor":
+                    copies = min(result.replicas, num_partitions)
                 check_finite(syn0, syn1neg, epoch, cfg, averaging)
             seconds = time.perf_counter() - started
             metrics.append(
                 epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words)
             )
+            metrics[-1]["replicas"] = max(epoch_copies)
+            metrics[-1]["tasks"] = epoch_tasks
             log_progress(metrics, cfg.epochs)
+            check_loss_falls(metrics, cfg)
             if cfg.checkpoint:
                 with job_group(spark, f"epoch {epoch}/{cfg.epochs}: checkpoint"):
                     state = {
@@ -289,7 +400,7 @@ def train_model(
                         "fingerprint": fingerprint,
                         "seed": cfg.seed,
                     }
-                    save_checkpoint(spark, out, epoch, syn0, syn1neg, state)
+                    save_checkpoint(spark, out, epoch, syn0, syn1neg, state, momentum=momentum)
     finally:
         remove_shared_weights(run_token)  # the driver's copy (local mode); executors' go with them
     sentences.unpersist()

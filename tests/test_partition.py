@@ -1,0 +1,176 @@
+"""What a partition does in a sync: the learning rate it trains with, and what it reports."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import numpy as np
+import pytest
+
+from tests.planted import planted_corpus
+from w2v_spark.kernel import init_weights, train_sentences
+from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask
+from w2v_spark.replicas import attach_shared_weights, remove_shared_weights
+from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf, partition_rng
+
+ALPHA, MIN_ALPHA = 0.025, 0.0001
+BATCH = 1_000
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """The planted corpus cut into sentences of 100 words: batches of exactly 10 sentences."""
+    words, counts, sentences, _ = planted_corpus(seed=1, n_sentences=1_500)
+    stream = np.concatenate(sentences)
+    cut = [stream[i : i + 100] for i in range(0, stream.size - stream.size % 100, 100)]
+    return len(words), counts, cut[:200]  # 20,000 words, 20 batches
+
+
+class Rates:
+    """A ``words_before`` for train_sentences that records the rate of every batch."""
+
+    def __init__(self, total: int, claim=None) -> None:
+        self.total, self.claim, self.done, self.rates = total, claim, 0, []
+
+    def __call__(self, words: int) -> int:
+        before = self.claim(words) if self.claim is not None else self.done
+        self.done += words
+        self.rates.append(learning_rate(ALPHA, MIN_ALPHA, before / self.total))
+        return before
+
+
+def train(syn0, syn1neg, counts, sentences, rates: Rates):
+    return train_sentences(
+        syn0,
+        syn1neg,
+        sentences,
+        keep_prob=keep_probabilities(counts, 1e-3),
+        noise_cdf=noise_cdf(counts, 0.75),
+        window=5,
+        negative=5,
+        alpha=ALPHA,
+        min_alpha=MIN_ALPHA,
+        progress_start=0.0,
+        progress_per_word=1.0 / rates.total,
+        rng=partition_rng(1, 1, 0, 0),
+        batch_words=BATCH,
+        words_before=rates,
+    )
+
+
+def test_tasks_sharing_a_copy_one_after_another_continue_one_schedule(spark, corpus):
+    vocab_size, counts, sentences = corpus
+    total = sum(map(len, sentences))
+    alone = Rates(total)
+    train(*init_weights(vocab_size, 16, 1), counts, sentences, alone)
+    assert len(alone.rates) == 20
+
+    token = uuid.uuid4().hex
+    broadcast = spark.sparkContext.broadcast(init_weights(vocab_size, 16, 1))
+    try:
+        rates = []
+        for part in (sentences[:60], sentences[60:130], sentences[130:]):  # 3 tasks, in turn
+            replica = attach_shared_weights(token, 1, 0, broadcast)
+            task = Rates(total, replica.claim_words)
+            train(*replica.weights, counts, part, task)
+            rates += task.rates
+    finally:
+        broadcast.unpersist()
+        remove_shared_weights(token)
+    # One monotone sequence, the single process's: no task starts the schedule over.
+    assert rates == alone.rates
+    assert all(a > b for a, b in itertools.pairwise(rates))
+
+
+def sync_task(broadcast, tables, total: int, replicas: str, token: str) -> SyncTask:
+    return SyncTask(
+        weights=broadcast,
+        tables=tables,
+        seed=1,
+        epoch=1,
+        sync=0,
+        syncs=1,
+        window=5,
+        negative=5,
+        alpha=ALPHA,
+        min_alpha=MIN_ALPHA,
+        progress_start=0.0,
+        progress_per_word=1.0 / total,  # one executor: its words are all the words
+        progress_stop=1.0,
+        batch_words=BATCH,
+        averaging="mean",
+        replicas=replicas,
+        run_token=token,
+    )
+
+
+def test_executor_tasks_report_rates_that_continue_each_other_and_one_replica(spark, corpus):
+    vocab_size, counts, sentences = corpus
+    total = sum(map(len, sentences))
+    sc = spark.sparkContext
+    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
+    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
+    token = uuid.uuid4().hex
+    task = sync_task(broadcast, tables, total, "executor", token)
+    try:
+        records = [
+            dict(task(i, iter(part))) for i, part in enumerate((sentences[:100], sentences[100:]))
+        ]
+    finally:
+        broadcast.unpersist()
+        tables.unpersist()
+        remove_shared_weights(token)
+    first, second = (r[(TASK_KEY, i)] for i, r in enumerate(records))
+    # (first words, last words, first rate, last rate): the second task goes on where the
+    # first stopped (10 batches of 1,000 words), down to the schedule's last batch.
+    assert first[:2] == (0, 9_000) and second[:2] == (10_000, 19_000)
+    assert second[2] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.5))
+    assert second[3] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.95))
+    # Both tasks wrote one replica, and said so under the same name.
+    names = [k for r in records for k in r if isinstance(k, tuple) and k[0] == REPLICA_KEY]
+    assert len(names) == 2 and len(set(names)) == 1
+    assert all(STATS_KEY in r for r in records)
+
+
+def test_private_copies_each_follow_their_own_share_of_the_schedule(spark, corpus):
+    vocab_size, counts, sentences = corpus
+    total = sum(map(len, sentences))
+    sc = spark.sparkContext
+    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
+    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
+    # Two copies side by side: each word of a copy is two words of the run.
+    task = sync_task(broadcast, tables, total // 2, "partition", "")
+    try:
+        records = [
+            dict(task(i, iter(part))) for i, part in enumerate((sentences[:100], sentences[100:]))
+        ]
+    finally:
+        broadcast.unpersist()
+        tables.unpersist()
+    for i, record in enumerate(records):
+        words_first, words_last, rate_first, rate_last = record[(TASK_KEY, i)]
+        assert (words_first, words_last) == (0, 9_000)
+        assert rate_first == ALPHA
+        assert rate_last == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.9))
+    names = {k for r in records for k in r if isinstance(k, tuple) and k[0] == REPLICA_KEY}
+    assert names == {(REPLICA_KEY, "partition 0"), (REPLICA_KEY, "partition 1")}
+
+
+def test_a_task_never_runs_past_its_syncs_end_of_the_schedule(spark, corpus):
+    vocab_size, counts, sentences = corpus
+    total = sum(map(len, sentences))
+    sc = spark.sparkContext
+    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
+    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
+    task = sync_task(broadcast, tables, total, "partition", "")
+    # This sync ends a quarter into the run; the task has all the words (an executor that
+    # ran more tasks than its share): its rate stops at the sync's end.
+    task = SyncTask(**{**task.__dict__, "progress_stop": 0.25})
+    try:
+        record = dict(task(0, iter(sentences)))[(TASK_KEY, 0)]
+    finally:
+        broadcast.unpersist()
+        tables.unpersist()
+    assert record[1] == 5_000
+    assert record[3] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.25))
