@@ -238,7 +238,11 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=log)
     metrics = json.loads((out / "model" / "metrics.json").read_text())["epochs"]
     shutil.copy(out / "model" / "vectors.bin", work / "vectors.bin")
-    return {"train_seconds": sum(m["seconds"] for m in metrics)}
+    # Per epoch (kept in the JSON results): loss, rate, speed, replicas combined, and each
+    # task's first and last learning rate, so the schedule can be seen.
+    keep = ("epoch", "loss", "learning_rate", "words_per_sec", "seconds", "replicas", "tasks")
+    epochs = [{k: m[k] for k in keep if k in m} for m in metrics]
+    return {"train_seconds": sum(m["seconds"] for m in metrics), "epochs": epochs}
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -357,12 +361,16 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=WIKI8)
     parser.add_argument("--config", type=Path, default=ROOT / "conf" / "wiki8.toml")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--partitions", default="2", help="comma-separated P for ours and MLlib")
+    parser.add_argument(
+        "--partitions",
+        default="",
+        help="comma-separated P for ours and MLlib in local mode (default 2 without --executors)",
+    )
     parser.add_argument(
         "--executors",
         default="",
         help="comma-separated E: ours on a loopback cluster of E one-core workers (P = E), "
-        "MLlib with numPartitions = E; replaces --partitions",
+        "MLlib with numPartitions = E; --partitions adds local runs of ours",
     )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument(
@@ -394,7 +402,9 @@ def main() -> None:
             f"corpus not found: {args.corpus} (the shared corpora live beside the repo)"
         )
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    partitions = [int(p) for p in args.partitions.split(",")]
+    partitions = [
+        int(p) for p in (args.partitions or ("" if args.executors else "2")).split(",") if p
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -403,6 +413,7 @@ def main() -> None:
         if args.executors:
             counts = [int(e) for e in args.executors.split(",")]
             runs = [(s, 0) for s in systems if s in ("gensim", "c")]
+            runs += [("ours", p) for p in partitions if "ours" in systems]
             runs += [("cluster", e) for e in counts if "ours" in systems]
             runs += [("mllib", e) for e in counts if "mllib" in systems]
         for system, p in runs:

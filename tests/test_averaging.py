@@ -97,7 +97,7 @@ def test_auto_rule_averages_up_to_two_partitions_and_matches_beyond():
     assert [resolve_syncs(0, p) for p in (1, 2, 8)] == [1, 1, 4]
     assert resolve_syncs(3, 8) == 3
     # One replica per executor: the mean over executors, one sync per epoch, at any P.
-    assert resolve_rule("auto", 32, "executor") == "mean"
+    assert resolve_rule("auto", 32, "executor") == "momentum"
     assert resolve_syncs(0, 32, "executor") == 1
 
 

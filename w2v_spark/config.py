@@ -275,8 +275,9 @@ def validate(config: Config) -> None:
     _check(t.replicas in ("executor", "partition"), "train.replicas: executor or partition")
     rules = ("weighted", "mean", "sum", "matched")
     _check(
-        t.averaging == "auto" or all(r in rules for r in t.averaging.split("/", 1)),
-        "train.averaging: auto, weighted, mean, sum or matched, or RULE0/RULE1 for syn0 and syn1neg",
+        t.averaging in ("auto", "momentum") or all(r in rules for r in t.averaging.split("/", 1)),
+        "train.averaging: auto, momentum, weighted, mean, sum or matched, or RULE0/RULE1 for "
+        "syn0 and syn1neg",
     )
     _check(t.batch_words >= 1, "train.batch_words must be >= 1")
     _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")

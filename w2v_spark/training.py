@@ -2,19 +2,23 @@
 
 Per epoch and per sync (``train.syncs_per_epoch``):
 
-1. broadcast ``(syn0, syn1neg)``;
+1. broadcast ``(syn0, syn1neg)`` (with block momentum, the look-ahead ``W + mu Δ``);
 2. every partition trains its copy on its share of sentences with the NumPy kernel
    (:class:`w2v_spark.partition.SyncTask`), seeded from (seed, epoch, partition, sync), with
-   the learning rate of the run's global progress;
+   the learning rate of the run's global progress as seen by the copy it writes;
 3. partitions send back only blocks of rows they touched; blocks are summed by key on the
    executors and the driver applies the averaging rule block by block
    (:mod:`w2v_spark.averaging`);
-4. NaN/Inf in the weights stop the run with the epoch named; the last checkpoint stays.
+4. NaN/Inf in the weights stop the run with the epoch named; so does a loss that rises two
+   epochs running; the last checkpoint stays.
 
-After each epoch a checkpoint is published (:mod:`w2v_spark.checkpoint`) and a line of
-``metrics.json`` is logged. At the end the vectors are written as Parquet and word2vec files.
+How many copies were combined (``replicas``) and each task's first and last learning rate
+are kept in ``metrics.json`` per epoch. After each epoch a checkpoint is published
+(:mod:`w2v_spark.checkpoint`) and a progress line is logged. At the end the vectors are written
+as Parquet and word2vec files.
 
-Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes) and one reduced partition of
+Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes), with ``"momentum"`` also
+their last move (as much again), the broadcast's serialised copy, and one reduced partition of
 row blocks at a time; each Python worker holds one copy of both matrices (it trains the
 broadcast value in place), its partition's sentences and the row blocks it sends back.
 """
@@ -30,6 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from pyspark import RDD
+from pyspark.rdd import portable_hash
 from pyspark.sql import SparkSession
 
 from w2v_spark import storage
@@ -231,29 +236,35 @@ def run_sync(
 
     With executor replicas the tasks' changes are first summed per (executor, block), then
     weighted per replica and summed per block: two small shuffles, still one aggregate.
-    The small records (stats, task rates, replica ids) are collected first; reading the row
-    blocks then reuses the shuffle's map output (no task trains twice), so the "momentum" rule
-    knows how many replicas it averages before it applies a block.
+    The small records (stats, task rates, replica ids) are reduced into partition 0, which the
+    driver reads first, so the "momentum" rule knows how many replicas it averages before it
+    applies a block.
     """
     rule0, rule1 = split_rule(task.averaging)
-    blocks = sentences.mapPartitionsWithIndex(task).reduceByKey(merge, numPartitions=reducers)
+
+    def partition_of(key: object) -> int:  # the small records first, in reduce partition 0
+        return 1 + portable_hash(key) % reducers if is_row_block(key) else 0
+
+    def reduce(rdd: RDD) -> RDD:
+        return rdd.reduceByKey(merge, numPartitions=reducers + 1, partitionFunc=partition_of)
+
+    blocks = reduce(sentences.mapPartitionsWithIndex(task))
     deltas = task.replicas == "executor"
     if deltas:
         to_block = replica_row_block(task.averaging, task.step)
-        blocks = blocks.map(lambda kv: to_block(kv) if is_row_block(kv[0]) else kv).reduceByKey(
-            merge, numPartitions=reducers
-        )
+        blocks = reduce(blocks.map(lambda kv: to_block(kv) if is_row_block(kv[0]) else kv))
     stats, tasks, names = TrainStats(), {}, set()
-    # Bounded: one record per task and per replica, plus one.
-    for key, value in blocks.filter(lambda kv: not is_row_block(kv[0])).collect():
-        if key == STATS_KEY:
-            stats = value
-        elif key[0] == TASK_KEY:
-            tasks[key[1]] = value
-        else:
-            names.add(key[1])
-    replicas = max(len(names), 1)
-    for key, value in blocks.filter(lambda kv: is_row_block(kv[0])).toLocalIterator():
+    replicas = 0
+    for key, value in blocks.toLocalIterator():
+        if not is_row_block(key):  # partition 0: all of these come before any row block
+            if key == STATS_KEY:
+                stats = value
+            elif key[0] == TASK_KEY:
+                tasks[key[1]] = value
+            else:
+                names.add(key[1])
+            continue
+        replicas = replicas or max(len(names), 1)
         start = key * BLOCK_ROWS
         for i, (weights, s, rows, rule) in enumerate(
             (
@@ -265,6 +276,7 @@ def run_sync(
                 add_mean_change(weights, momentum[i], start, s, rows, replicas, deltas=deltas)
             else:
                 average_touched_rows(weights, start, s, rows, rule, task.step, deltas=deltas)
+    replicas = max(len(names), 1)
     return SyncResult(stats, tasks, replicas)
 
 
