@@ -120,6 +120,7 @@ def build_zip(target: Path) -> Path:
         [sys.executable, str(ROOT / "scripts" / "build_dist.py"), "--out", str(target)],
         check=True,
         timeout=60,
+        stdout=subprocess.DEVNULL,
     )
     return target
 

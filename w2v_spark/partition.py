@@ -212,6 +212,6 @@ def forget_broadcast_value(broadcast: Broadcast) -> None:
 
 
 def merge(a: RowBlock | TrainStats | int, b: RowBlock | TrainStats | int):
-    """Sum two records of one key (a retried task's record would repeat its key only if Spark
-    kept both attempts' output, which it does not)."""
+    """Sum two records of one key: row blocks, stats, or a replica's task counts (task records
+    are keyed by partition, one per key: Spark keeps one attempt's output per partition)."""
     return a + b
