@@ -83,8 +83,15 @@ def test_tasks_sharing_a_copy_one_after_another_continue_one_schedule(spark, cor
     assert all(a > b for a, b in itertools.pairwise(rates))
 
 
-def sync_task(broadcast, tables, total: int, replicas: str, token: str) -> SyncTask:
-    return SyncTask(
+def run_tasks(spark, corpus, parts, replicas: str, total: int, progress_stop: float = 1.0):
+    """SyncTask over ``parts`` one after another (as one core of an executor runs them);
+    returns each task's records as a dict. ``total``: words of the run per copy-word."""
+    vocab_size, counts, _ = corpus
+    sc = spark.sparkContext
+    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
+    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
+    token = uuid.uuid4().hex
+    task = SyncTask(
         weights=broadcast,
         tables=tables,
         seed=1,
@@ -96,31 +103,29 @@ def sync_task(broadcast, tables, total: int, replicas: str, token: str) -> SyncT
         alpha=ALPHA,
         min_alpha=MIN_ALPHA,
         progress_start=0.0,
-        progress_per_word=1.0 / total,  # one executor: its words are all the words
-        progress_stop=1.0,
+        progress_per_word=1.0 / total,
+        progress_stop=progress_stop,
         batch_words=BATCH,
         averaging="mean",
         replicas=replicas,
         run_token=token,
     )
-
-
-def test_executor_tasks_report_rates_that_continue_each_other_and_one_replica(spark, corpus):
-    vocab_size, counts, sentences = corpus
-    total = sum(map(len, sentences))
-    sc = spark.sparkContext
-    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
-    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
-    token = uuid.uuid4().hex
-    task = sync_task(broadcast, tables, total, "executor", token)
     try:
-        records = [
-            dict(task(i, iter(part))) for i, part in enumerate((sentences[:100], sentences[100:]))
-        ]
+        return [dict(task(i, iter(part))) for i, part in enumerate(parts)]
     finally:
         broadcast.unpersist()
         tables.unpersist()
         remove_shared_weights(token)
+
+
+def replica_names(records: list[dict]) -> list:
+    return [k for r in records for k in r if isinstance(k, tuple) and k[0] == REPLICA_KEY]
+
+
+def test_executor_tasks_report_rates_that_continue_each_other_and_one_replica(spark, corpus):
+    sentences = corpus[2]
+    total = sum(map(len, sentences))  # one executor: its words are all the words
+    records = run_tasks(spark, corpus, (sentences[:100], sentences[100:]), "executor", total)
     first, second = (r[(TASK_KEY, i)] for i, r in enumerate(records))
     # (first words, last words, first rate, last rate): the second task goes on where the
     # first stopped (10 batches of 1,000 words), down to the schedule's last batch.
@@ -128,49 +133,33 @@ def test_executor_tasks_report_rates_that_continue_each_other_and_one_replica(sp
     assert second[2] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.5))
     assert second[3] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.95))
     # Both tasks wrote one replica, and said so under the same name.
-    names = [k for r in records for k in r if isinstance(k, tuple) and k[0] == REPLICA_KEY]
+    names = replica_names(records)
     assert len(names) == 2 and len(set(names)) == 1
     assert all(STATS_KEY in r for r in records)
 
 
 def test_private_copies_each_follow_their_own_share_of_the_schedule(spark, corpus):
-    vocab_size, counts, sentences = corpus
-    total = sum(map(len, sentences))
-    sc = spark.sparkContext
-    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
-    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
+    sentences = corpus[2]
     # Two copies side by side: each word of a copy is two words of the run.
-    task = sync_task(broadcast, tables, total // 2, "partition", "")
-    try:
-        records = [
-            dict(task(i, iter(part))) for i, part in enumerate((sentences[:100], sentences[100:]))
-        ]
-    finally:
-        broadcast.unpersist()
-        tables.unpersist()
+    total = sum(map(len, sentences)) // 2
+    records = run_tasks(spark, corpus, (sentences[:100], sentences[100:]), "partition", total)
     for i, record in enumerate(records):
         words_first, words_last, rate_first, rate_last = record[(TASK_KEY, i)]
         assert (words_first, words_last) == (0, 9_000)
         assert rate_first == ALPHA
         assert rate_last == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.9))
-    names = {k for r in records for k in r if isinstance(k, tuple) and k[0] == REPLICA_KEY}
-    assert names == {(REPLICA_KEY, "partition 0"), (REPLICA_KEY, "partition 1")}
+    assert set(replica_names(records)) == {
+        (REPLICA_KEY, "partition 0"),
+        (REPLICA_KEY, "partition 1"),
+    }
 
 
 def test_a_task_never_runs_past_its_syncs_end_of_the_schedule(spark, corpus):
-    vocab_size, counts, sentences = corpus
-    total = sum(map(len, sentences))
-    sc = spark.sparkContext
-    broadcast = sc.broadcast(init_weights(vocab_size, 16, 1))
-    tables = sc.broadcast((keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)))
-    task = sync_task(broadcast, tables, total, "partition", "")
+    sentences = corpus[2]
     # This sync ends a quarter into the run; the task has all the words (an executor that
     # ran more tasks than its share): its rate stops at the sync's end.
-    task = SyncTask(**{**task.__dict__, "progress_stop": 0.25})
-    try:
-        record = dict(task(0, iter(sentences)))[(TASK_KEY, 0)]
-    finally:
-        broadcast.unpersist()
-        tables.unpersist()
+    total = sum(map(len, sentences))
+    (records,) = run_tasks(spark, corpus, (sentences,), "partition", total, progress_stop=0.25)
+    record = records[(TASK_KEY, 0)]
     assert record[1] == 5_000
     assert record[3] == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.25))
