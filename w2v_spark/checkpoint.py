@@ -1,13 +1,20 @@
-"""Complete, atomically published training state after each epoch, and finding the last one.
+"""Complete, atomically published training state after each epoch, and finding the last good one.
 
 Layout: ``MODEL/checkpoints/epoch-NNN/`` holding ``syn0.npy``, ``syn1neg.npy`` (float32,
 vocab_size x vector_size), with block momentum ``momentum0.npy``/``momentum1.npy`` (the last
 sync's move of each matrix, same shapes), ``state.json`` (epoch, words done, metrics so far, the settings that
-must match on resume) and ``_SUCCESS``, written last before the directory is renamed into place.
+must match on resume, and per array file its byte size, shape, dtype and SHA-256) and
+``_SUCCESS``, written last before the directory is renamed into place.
+
+On resume each checkpoint is verified against its ``state.json`` (every file read once); a
+damaged one (truncated, changed bytes, unreadable state) is skipped with a warning naming it
+and the reason, and the one before it is used. Checkpoints written before checksums were
+recorded are verified by what they hold: the arrays must load with the fingerprint's shape.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -17,6 +24,7 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from w2v_spark import storage
@@ -25,6 +33,8 @@ from w2v_spark.errors import UserError
 log = logging.getLogger(__name__)
 
 EPOCH_DIR = re.compile(r"^epoch-(\d{3,})$")
+WEIGHT_FILES = ("syn0.npy", "syn1neg.npy")
+MOMENTUM_FILES = ("momentum0.npy", "momentum1.npy")
 
 
 @dataclass
@@ -34,19 +44,42 @@ class Checkpoint:
     syn1neg: np.ndarray
     state: dict
     momentum: tuple[np.ndarray, np.ndarray] | None = None
+    path: str = ""
+
+
+class DamagedCheckpoint(Exception):
+    """A checkpoint that does not match what its ``state.json`` records; the text says why."""
 
 
 def checkpoint_root(model_dir: str) -> str:
     return storage.join(model_dir, "checkpoints")
 
 
-def write_array(spark: SparkSession, path: str, array: np.ndarray) -> None:
+def file_record(local: str, array: np.ndarray) -> dict:
+    """What ``state.json`` records of the ``.npy`` file ``local`` holding ``array``, to verify
+    the copy on resume: byte size, shape, dtype and SHA-256 (about 0.1 s per 100 MB)."""
+    digest = hashlib.sha256()
+    with open(local, "rb") as stream:
+        while chunk := stream.read(1 << 24):
+            digest.update(chunk)
+    return {
+        "bytes": os.path.getsize(local),
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "sha256": digest.hexdigest(),
+    }
+
+
+def write_array(spark: SparkSession, path: str, array: np.ndarray) -> dict:
+    """Write ``array`` as a ``.npy`` file at ``path``; return its :func:`file_record`."""
     with tempfile.NamedTemporaryFile(suffix=".npy", delete=False) as tmp:
         np.save(tmp, array)
     try:
+        record = file_record(tmp.name, array)
         storage.copy_from_local(spark, tmp.name, path)
     finally:
         os.unlink(tmp.name)
+    return record
 
 
 def read_array(spark: SparkSession, path: str) -> np.ndarray:
@@ -63,14 +96,19 @@ def save_checkpoint(
     keep: int = 2,
     momentum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> str:
-    """Publish ``epoch-NNN`` and delete all but the ``keep`` newest complete checkpoints."""
+    """Publish ``epoch-NNN`` and delete all but the ``keep`` newest complete checkpoints.
+
+    ``state`` is written to ``state.json`` with a ``files`` entry added: each array file's
+    :func:`file_record`.
+    """
     final = storage.join(checkpoint_root(model_dir), f"epoch-{epoch:03d}")
+    arrays = dict(zip(WEIGHT_FILES, (syn0, syn1neg), strict=True))
+    if momentum is not None:
+        arrays.update(zip(MOMENTUM_FILES, momentum, strict=True))
     with storage.publishing(spark, final, overwrite=True) as tmp:
-        write_array(spark, storage.join(tmp, "syn0.npy"), syn0)
-        write_array(spark, storage.join(tmp, "syn1neg.npy"), syn1neg)
-        for i, array in enumerate(momentum or ()):
-            write_array(spark, storage.join(tmp, f"momentum{i}.npy"), array)
-        storage.write_text(spark, storage.join(tmp, "state.json"), json.dumps(state, indent=2))
+        files = {name: write_array(spark, storage.join(tmp, name), a) for name, a in arrays.items()}
+        text = json.dumps({**state, "files": files}, indent=2)
+        storage.write_text(spark, storage.join(tmp, "state.json"), text)
     for old in complete_epochs(spark, model_dir)[:-keep]:
         storage.delete(spark, storage.join(checkpoint_root(model_dir), f"epoch-{old:03d}"))
     return final
@@ -86,21 +124,120 @@ def complete_epochs(spark: SparkSession, model_dir: str) -> list[int]:
     return sorted(epochs)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return " ".join(text[0].split()) if text else type(exc).__name__
+
+
+def _read_bytes(spark: SparkSession, path: str, name: str) -> bytes:
+    """The bytes of ``path``; a file the file system cannot read (a missing or corrupt HDFS
+    block) makes the checkpoint damaged, not the run failed."""
+    if not storage.exists(spark, path):
+        raise DamagedCheckpoint(f"{name} is missing")
+    try:
+        return storage.read_bytes(spark, path)
+    except Py4JJavaError as exc:
+        reason = " ".join(str(exc.java_exception.toString()).split())
+        raise DamagedCheckpoint(f"{name} cannot be read ({reason})") from None
+
+
+def read_state(spark: SparkSession, path: str) -> dict:
+    """``state.json`` of the checkpoint at ``path``, or :class:`DamagedCheckpoint`."""
+    data = _read_bytes(spark, storage.join(path, "state.json"), "state.json")
+    try:
+        state = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedCheckpoint(f"state.json is not valid JSON ({_one_line(exc)})") from None
+    if not isinstance(state, dict) or not {"words_done", "metrics", "fingerprint"} <= state.keys():
+        raise DamagedCheckpoint("state.json lacks words_done, metrics or fingerprint")
+    if not isinstance(state["fingerprint"], dict):
+        raise DamagedCheckpoint("state.json's fingerprint is not an object")
+    files = state.get("files", {})
+    keys = {"bytes", "shape", "dtype", "sha256"}
+    if not isinstance(files, dict) or not all(
+        isinstance(r, dict) and keys <= r.keys() for r in files.values()
+    ):
+        raise DamagedCheckpoint("state.json's files entry is malformed")
+    return state
+
+
+def expected_shape(state: dict) -> tuple[int, int] | None:
+    """vocab_size x vector_size from the fingerprint, when it records both."""
+    fingerprint = state.get("fingerprint") or {}
+    if "vocab_size" in fingerprint and "vector_size" in fingerprint:
+        return int(fingerprint["vocab_size"]), int(fingerprint["vector_size"])
+    return None
+
+
+def verified_array(spark: SparkSession, path: str, name: str, state: dict) -> np.ndarray:
+    """Read ``name`` once; check its size and checksum (when recorded), then shape and dtype."""
+    data = _read_bytes(spark, storage.join(path, name), name)
+    record = (state.get("files") or {}).get(name)
+    if record is not None:
+        if len(data) != record["bytes"]:
+            raise DamagedCheckpoint(
+                f"{name} is {len(data)} bytes, state.json records {record['bytes']} (truncated?)"
+            )
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
+            raise DamagedCheckpoint(f"{name} fails its SHA-256 checksum (its bytes changed)")
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DamagedCheckpoint(f"{name} does not load ({_one_line(exc)})") from None
+    if record is not None:
+        shape, dtype = tuple(record["shape"]), np.dtype(record["dtype"])
+    else:
+        shape, dtype = expected_shape(state) or array.shape, np.dtype(np.float32)
+    if array.shape != shape or array.dtype != dtype:
+        raise DamagedCheckpoint(
+            f"{name} holds {array.dtype} {array.shape}, expected {dtype} {shape}"
+        )
+    return array
+
+
+def read_checkpoint(spark: SparkSession, path: str, epoch: int) -> Checkpoint:
+    """The checkpoint at ``path``, every file verified; :class:`DamagedCheckpoint` if not."""
+    state = read_state(spark, path)
+    files = state.get("files")
+    if files is not None:
+        with_momentum = all(name in files for name in MOMENTUM_FILES)
+    else:  # written before file records: momentum is there if its file is
+        with_momentum = storage.exists(spark, storage.join(path, MOMENTUM_FILES[0]))
+    syn0, syn1neg = (verified_array(spark, path, name, state) for name in WEIGHT_FILES)
+    if syn0.shape != syn1neg.shape:
+        raise DamagedCheckpoint(f"syn0.npy {syn0.shape} and syn1neg.npy {syn1neg.shape} differ")
+    momentum = None
+    if with_momentum:
+        momentum = tuple(verified_array(spark, path, name, state) for name in MOMENTUM_FILES)
+        if any(m.shape != syn0.shape for m in momentum):
+            raise DamagedCheckpoint("the momentum arrays' shapes differ from syn0.npy's")
+    return Checkpoint(epoch, syn0, syn1neg, state, momentum, path)
+
+
 def load_last_checkpoint(spark: SparkSession, model_dir: str) -> Checkpoint | None:
+    """The newest complete checkpoint that verifies, or None when there is no complete one.
+
+    A damaged checkpoint is skipped with a warning naming it and why; when every one is
+    damaged, :class:`~w2v_spark.errors.UserError` names the checkpoint directory.
+    """
+    root = checkpoint_root(model_dir)
     epochs = complete_epochs(spark, model_dir)
     if not epochs:
         return None
-    path = storage.join(checkpoint_root(model_dir), f"epoch-{epochs[-1]:03d}")
-    log.info("resuming from %s", path)
-    momentum = None
-    if storage.exists(spark, storage.join(path, "momentum0.npy")):
-        momentum = tuple(read_array(spark, storage.join(path, f"momentum{i}.npy")) for i in (0, 1))
-    return Checkpoint(
-        epoch=epochs[-1],
-        syn0=read_array(spark, storage.join(path, "syn0.npy")),
-        syn1neg=read_array(spark, storage.join(path, "syn1neg.npy")),
-        state=json.loads(storage.read_text(spark, storage.join(path, "state.json"))),
-        momentum=momentum,
+    skipped = []
+    for epoch in reversed(epochs):
+        path = storage.join(root, f"epoch-{epoch:03d}")
+        try:
+            checkpoint = read_checkpoint(spark, path, epoch)
+        except DamagedCheckpoint as exc:
+            log.warning("skipping damaged checkpoint %s: %s", path, exc)
+            skipped.append(f"epoch-{epoch:03d}: {exc}")
+            continue
+        log.info("resuming from %s", path)
+        return checkpoint
+    raise UserError(
+        f"no checkpoint under {root} verifies ({'; '.join(skipped)}): rerun with --overwrite "
+        "to start again"
     )
 
 

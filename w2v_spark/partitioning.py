@@ -39,6 +39,60 @@ def pack_ids(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         )
 
 
+# A task's fixed costs (both matrices from the broadcast, touched row blocks sent back) are
+# paid per partition: below this many tokens per partition they outweigh its training.
+TOKENS_PER_PARTITION_ADVISED = 10_000
+# More partitions than one per this many tokens are capped, not refused (train.num_partitions
+# = 1000 on the ~430k-token sample trained over 45x slower than 2).
+TOKENS_PER_PARTITION_MIN = 1_000
+
+
+def resolve_num_partitions(requested: int, default: int, tokens: int | None) -> tuple[int, str]:
+    """The number of training partitions, and a one-line warning ("" when there is none).
+
+    Parameters
+    ----------
+    requested : int
+        ``train.num_partitions`` (0: Spark's default parallelism).
+    default : int
+        Spark's default parallelism.
+    tokens : int or None
+        Tokens in the encoded corpus (the vocabulary's ``retained_tokens``); None when unknown,
+        and then ``requested`` (or ``default``) is used as it is.
+
+    Returns
+    -------
+    (int, str)
+        Never more than one partition per ``TOKENS_PER_PARTITION_MIN`` tokens (at least 1);
+        a warning naming ``train.num_partitions`` when the partitions are capped or hold fewer
+        than ``TOKENS_PER_PARTITION_ADVISED`` tokens each, with the number to set instead.
+    """
+    wanted = requested or default
+    if not tokens or wanted <= 1:
+        return max(wanted, 1), ""
+    setting = (
+        f"train.num_partitions={requested}"
+        if requested
+        else f"train.num_partitions=0 (Spark's default parallelism, {default})"
+    )
+    advised = max(1, tokens // TOKENS_PER_PARTITION_ADVISED)
+    cap = max(1, tokens // TOKENS_PER_PARTITION_MIN)
+    if wanted > cap:
+        return cap, (
+            f"{setting} would leave {tokens // wanted:,} tokens per partition of the "
+            f"{tokens:,}: capped at {cap} partitions ({TOKENS_PER_PARTITION_MIN:,} tokens "
+            f"each); set train.num_partitions={advised} or fewer for speed"
+        )
+    per_partition = tokens // wanted
+    if per_partition < TOKENS_PER_PARTITION_ADVISED:
+        return wanted, (
+            f"{setting} leaves {per_partition:,} tokens per partition of the {tokens:,} "
+            f"(under {TOKENS_PER_PARTITION_ADVISED:,}): each task costs more than it trains; "
+            f"set train.num_partitions={advised} or fewer for speed"
+        )
+    return wanted, ""
+
+
 def target_partition(offset: int, n: int, total: int, num_partitions: int) -> int:
     """The partition of a sentence whose tokens start at global ``offset``: by its midpoint."""
     return min(num_partitions - 1, (2 * offset + n) * num_partitions // (2 * total))
