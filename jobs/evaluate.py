@@ -16,6 +16,12 @@ def main() -> None:
     parser = job_parser(__doc__)
     parser.add_argument("--model", help="a finished model directory (OUT/model)")
     parser.add_argument("--vectors", help="or any word2vec .bin/.txt file")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="read only the first N rows of the --vectors file (default: all the header announces)",
+    )
     parser.add_argument("--out", required=True, help="output directory, e.g. OUT/report")
     args = parser.parse_args()
     with job(args, "evaluate") as config:
@@ -28,6 +34,7 @@ def main() -> None:
                 model=args.model,
                 vectors=args.vectors,
                 overwrite=args.overwrite,
+                limit=args.limit,
             )
         finally:
             stop_session(spark)

@@ -62,6 +62,10 @@ class VocabConfig:
     max_sentence_length: int = 10_000
     # Files in corpus.parquet; 0 means Spark's default parallelism (balanced training partitions).
     num_files: int = 0
+    # Refuse a corpus with more than this fraction of U+FFFD (undecodable bytes) among its
+    # characters: 1% is far above a few stray bytes in real text and far below a binary file
+    # or another encoding (/bin/ls read as text: 27%). 1.0 accepts anything.
+    max_replacement_fraction: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,13 @@ def load_config(
             raise UserError(f"config file not found: {p}")
         try:
             profile = tomllib.loads(p.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"config file {p} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                "give a TOML profile such as conf/sample.toml"
+            ) from None
+        except OSError as exc:
+            raise UserError(f"config file {p} cannot be read: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"config file {p} is not valid TOML: {exc}") from None
     return build_config(profile, overrides)
@@ -261,6 +272,10 @@ def validate(config: Config) -> None:
     _check(v.max_vocab_size >= 0, "vocab.max_vocab_size must be >= 0 (0 = no cap)")
     _check(v.max_sentence_length >= 1, "vocab.max_sentence_length must be >= 1")
     _check(v.num_files >= 0, "vocab.num_files must be >= 0")
+    _check(
+        0 <= v.max_replacement_fraction <= 1,
+        "vocab.max_replacement_fraction must be between 0 and 1 (1 accepts anything)",
+    )
     _check(t.vector_size >= 1, "train.vector_size must be >= 1")
     _check(t.window >= 1, "train.window must be >= 1")
     _check(t.negative >= 1, "train.negative must be >= 1")

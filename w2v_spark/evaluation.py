@@ -716,6 +716,31 @@ def missing_words(words: Sequence[str], query_words: Iterable[str]) -> list[str]
     return [w for w in query_words if w not in known]
 
 
+#: A signed sum of the query's unit vectors shorter than this per word has no direction
+#: ("king - king", or a word whose vector is zero): float32 rounding of unit vectors is ~1e-7.
+NEAR_ZERO_QUERY = 1e-4
+
+
+def _refuse_zero_query(
+    units: Sequence[np.ndarray],
+    weights: Sequence[float],
+    positive: Sequence[str],
+    negative: Sequence[str],
+) -> None:
+    """A query whose vector is (near) zero ranks every word alike: an error, not a list."""
+    total = np.zeros(units[0].shape[0], dtype=np.float64)
+    for weight, unit in zip(weights, units, strict=True):
+        total += weight * unit.astype(np.float64)
+    if float(np.linalg.norm(total)) > NEAR_ZERO_QUERY * len(units):
+        return
+    text = " ".join([*positive[:1], *(f"+ {w}" for w in positive[1:])])
+    text = " ".join([text, *(f"- {w}" for w in negative)]).strip()
+    raise UserError(
+        f"query {text!r}: its vector is (near) zero (the words cancel out, or a vector is "
+        "zero), so no word is nearer than another; ask with other words"
+    )
+
+
 def most_similar(
     words: Sequence[str],
     vectors: np.ndarray,
@@ -751,7 +776,8 @@ def most_similar(
     Raises
     ------
     UserError
-        No query words, or words not in the vocabulary (all of them are named).
+        No query words, words not in the vocabulary (all of them are named), or a query
+        whose vector is (near) zero, such as ``"king - king"``.
     """
     positive = [positive] if isinstance(positive, str) else list(positive)
     negative = [negative] if isinstance(negative, str) else list(negative)
@@ -770,6 +796,7 @@ def most_similar(
     query_norms = _row_norms(matrix[query_rows])
     units = [matrix[row] / norm for row, norm in zip(query_rows, query_norms, strict=True)]
     weights = [1.0] * len(positive) + [-1.0] * len(negative)
+    _refuse_zero_query(units, weights, positive, negative)
     mean = _signed_mean_like_gensim(units, weights)
     scores = np.dot(matrix[:stop], mean) / norms
     best = _gensim_argsort_desc(scores, topn + len(query_rows))

@@ -5,6 +5,7 @@ Usage::
     python -m w2v_spark.query PATH "king - man + woman"   # analogy: king - man + woman = ?
     python -m w2v_spark.query PATH similar paris           # nearest neighbours of a word
     python -m w2v_spark.query PATH paris --topn 20
+    python -m w2v_spark.query vectors.txt paris --limit 50000  # only the first 50,000 rows
 
 PATH is a word2vec ``.bin`` / ``.txt`` file or a model directory holding ``vectors.bin``
 (or ``vectors.txt``). Words are matched as spelled, else in lowercase. Prints the top
@@ -34,21 +35,28 @@ MODEL_FILES = ("vectors.bin", "vectors.txt")
 MODEL_MARKERS = ("metrics.json", "checkpoints", "vectors.parquet")
 
 
+def _require_finished(directory: Path) -> None:
+    """A model directory (``metrics.json``, ``checkpoints/`` or ``vectors.parquet`` in it)
+    must be complete (``_SUCCESS``); any other directory is not checked."""
+    model_dir = any((directory / n).exists() for n in MODEL_MARKERS)
+    if model_dir and not (directory / "_SUCCESS").exists():
+        raise UserError(
+            f"{directory}: the model is incomplete (no _SUCCESS): finish it with --resume"
+        )
+
+
 def resolve_vectors_path(path: str | Path) -> Path:
     """PATH itself if it is a file, else the first of :data:`MODEL_FILES` inside it.
 
-    A model directory (``metrics.json``, ``checkpoints/`` or ``vectors.parquet`` in it) must
-    be complete (``_SUCCESS``).
+    A model directory, or a file inside one, needs the directory's ``_SUCCESS``; a word2vec
+    file elsewhere is read as it is.
     """
     target = Path(path)
     if target.is_file():
+        _require_finished(target.parent)
         return target
     if target.is_dir():
-        model_dir = any((target / n).exists() for n in MODEL_MARKERS)
-        if model_dir and not (target / "_SUCCESS").exists():
-            raise UserError(
-                f"{target}: the model is incomplete (no _SUCCESS): finish it with --resume"
-            )
+        _require_finished(target)
         for name in MODEL_FILES:
             if (target / name).is_file():
                 return target / name
@@ -87,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("query", nargs="+", help="'a - b + c', a word, or: similar WORD")
     parser.add_argument("--topn", type=int, default=10, help="how many words (default 10)")
     parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read only the first N rows of the vectors file (default: all the header announces)",
+    )
+    parser.add_argument(
         "--restrict-vocab",
         type=int,
         default=None,
@@ -100,7 +115,7 @@ def run(args: argparse.Namespace) -> list[tuple[str, float]]:
     if args.topn < 1:
         raise UserError("--topn must be >= 1")
     positive, negative = parse_query(query_text(args.query))
-    words, vectors = read_word2vec(resolve_vectors_path(args.path))
+    words, vectors = read_word2vec(resolve_vectors_path(args.path), limit=args.limit)
     return most_similar(
         words,
         vectors,

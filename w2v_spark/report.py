@@ -31,6 +31,8 @@ from w2v_spark.evaluation import (
     evaluate_word_pairs,
     most_similar,
     parse_query,
+    read_analogies,
+    read_word_pairs,
 )
 from w2v_spark.vectors_io import atomic_write
 
@@ -133,14 +135,17 @@ def _example(
     missing.sort(key=query.find)  # in query order
     if missing:
         return {"query": query, "missing": missing, "top": []}
-    top = most_similar(
-        words,
-        vectors,
-        [lookup[w] if w in lookup else lookup[w.lower()] for w in positive],
-        [lookup[w] if w in lookup else lookup[w.lower()] for w in negative],
-        topn=top_n,
-        restrict_vocab=restrict_vocab,
-    )
+    try:
+        top = most_similar(
+            words,
+            vectors,
+            [lookup[w] if w in lookup else lookup[w.lower()] for w in positive],
+            [lookup[w] if w in lookup else lookup[w.lower()] for w in negative],
+            topn=top_n,
+            restrict_vocab=restrict_vocab,
+        )
+    except UserError as exc:  # e.g. a query whose vector is zero: shown, not fatal
+        return {"query": query, "error": str(exc), "top": []}
     return {"query": query, "top": [[w, round(s, 6)] for w, s in top if math.isfinite(s)]}
 
 
@@ -179,7 +184,8 @@ def build_report(
     -------
     dict
         ``analogy``, ``similarity`` (``wordsim353``, ``simlex999``), ``examples`` (a query
-        with unknown words gets ``"missing": [...]`` and an empty ``top``), ``vectors``.
+        with unknown words gets ``"missing": [...]`` and an empty ``top``; one whose vector is
+        zero, such as ``"king - king"``, gets ``"error"`` and an empty ``top``), ``vectors``.
     """
     matrix = np.asarray(vectors)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
@@ -215,6 +221,76 @@ def build_report(
     if settings is not None:
         report["settings"] = settings
     return report
+
+
+def _asked_words(cfg: EvaluateConfig) -> tuple[set[str], int]:
+    """Every word the analogy and word-pair files ask about, and how many pairs they hold."""
+    asked: set[str] = set()
+    with dataset_path(cfg.analogies, "analogies") as path:
+        for _, questions in read_analogies(path):
+            for question in questions:
+                asked.update(question)
+    pairs = 0
+    for name in ("wordsim353", "simlex999"):
+        with dataset_path(getattr(cfg, name), name) as path:
+            for a, b, _ in read_word_pairs(path):
+                asked.update((a, b))
+                pairs += 1
+    return asked, pairs
+
+
+def _no_coverage_reason(words: Sequence[str], cfg: EvaluateConfig, asked: set[str]) -> str:
+    """Why no question is covered: case, restrict_vocab, or too small a vocabulary."""
+    if not cfg.case_insensitive:
+        exact = asked & set(words)
+        by_upper = {w.upper(): w for w in reversed(words)}  # first (most frequent) wins
+        other_case = sorted(w for w in asked - exact if w.upper() in by_upper)
+        if len(other_case) > len(exact):
+            example = other_case[0]
+            return (
+                f"case mismatch: {len(other_case)} question words are in the vocabulary only "
+                f"in another case (e.g. {example!r} as {by_upper[example.upper()]!r}); set "
+                "evaluate.case_insensitive=true"
+            )
+    fold = str.upper if cfg.case_insensitive else str
+    keys = {fold(w) for w in asked}
+    known = keys & {fold(w) for w in words}
+    head = keys & {fold(w) for w in words[: cfg.restrict_vocab]}
+    if len(known) > len(head):
+        return (
+            f"{len(known) - len(head)} question words come after the first "
+            f"evaluate.restrict_vocab={cfg.restrict_vocab} words; raise evaluate.restrict_vocab"
+        )
+    return (
+        f"the vocabulary is too small: it holds {len(known)} of the {len(keys)} question words; "
+        "train on a larger corpus or lower vocab.min_count"
+    )
+
+
+def check_coverage(report: dict, words: Sequence[str], cfg: EvaluateConfig) -> None:
+    """Refuse a report that covers no analogy question and no word pair.
+
+    Every number of such a report is 0/0; the error names the reason instead: a case
+    mismatch between the questions and the vocabulary (``evaluate.case_insensitive`` off),
+    question words beyond ``evaluate.restrict_vocab``, or too small a vocabulary.
+
+    Raises
+    ------
+    UserError
+        Nothing is covered.
+    """
+    analogy = report["analogy"]
+    pairs = sum(r["pairs"] for r in report["similarity"].values())
+    if analogy["total"]["covered"] or pairs:
+        if not analogy["total"]["covered"]:
+            logger.warning("no analogy question is covered; only word-pair similarity is scored")
+        return
+    asked, asked_pairs = _asked_words(cfg)
+    raise UserError(
+        f"evaluation covers nothing: 0 of {analogy['questions']} analogy questions and 0 of "
+        f"{asked_pairs} word pairs have all their words among the {len(words)} vectors; "
+        + _no_coverage_reason(words, cfg, asked)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -449,6 +525,9 @@ def _example_lines(examples: list[dict]) -> list[str]:
         lines.append("")
         if example.get("missing"):
             lines += [f"not in the vocabulary: {', '.join(example['missing'])}", ""]
+            continue
+        if example.get("error"):
+            lines += [_cell(example["error"]), ""]
             continue
         lines += _table(["word", "cosine"], [[w, f"{s:.4f}"] for w, s in example["top"]])
     return lines

@@ -6,6 +6,7 @@ import logging
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
 
 from w2v_spark import storage
 from w2v_spark.config import VocabConfig
@@ -45,7 +46,14 @@ def read_corpus(spark: SparkSession, path: str, cfg: VocabConfig) -> DataFrame:
                 f"Parquet corpus {path} has no column {cfg.text_column!r} "
                 f"(columns: {', '.join(frame.columns)}); set vocab.text_column"
             )
-        text = F.col(cfg.text_column).cast("string")
+        column_type = frame.schema[cfg.text_column].dataType
+        if not isinstance(column_type, StringType):
+            raise UserError(
+                f"Parquet corpus {path}: column {cfg.text_column!r} is "
+                f"{column_type.simpleString()}, not string; set vocab.text_column to a string "
+                "column (or cast it when writing the Parquet)"
+            )
+        text = F.col(cfg.text_column)
         frame = frame.select(F.coalesce(text, F.lit("")).alias("text"))
     else:
         frame = spark.read.text(path).select(F.col("value").alias("text"))
@@ -66,3 +74,41 @@ def tokens(text: Column, cfg: VocabConfig) -> Column:
 def replacement_chars(text: Column) -> Column:
     """How many U+FFFD characters (undecodable input bytes) a line holds."""
     return F.regexp_count(text, F.lit(REPLACEMENT_CHAR))
+
+
+def decoded_length(text: Column) -> Column:
+    """Characters of a line as decoded, each undecodable byte one U+FFFD.
+
+    ``F.length`` counts the raw bytes' UTF-8 lead bytes, so it undercounts invalid input;
+    a regex function decodes the line as :func:`replacement_chars` does.
+    """
+    good = F.length(F.regexp_replace(text, F.lit(REPLACEMENT_CHAR), F.lit("")))
+    return good + replacement_chars(text)
+
+
+def replacement_refusal(corpus: str, bad: int, chars: int, cfg: VocabConfig) -> str | None:
+    """Why a corpus with ``bad`` U+FFFD among ``chars`` characters is refused, or None.
+
+    A corpus that is mostly undecodable (a binary file, or text in another encoding read as
+    UTF-8) would otherwise give a vocabulary of stray letters.
+    """
+    if chars <= 0 or bad / chars <= cfg.max_replacement_fraction:
+        return None
+    return (
+        f"corpus {corpus} is not UTF-8 text: {100 * bad / chars:.1f}% of its characters "
+        f"({bad} of {chars}) are undecodable bytes (U+FFFD), above "
+        f"vocab.max_replacement_fraction={cfg.max_replacement_fraction:g}; re-encode it as "
+        "UTF-8, or raise that key to accept it"
+    )
+
+
+def check_token_pattern(spark: SparkSession, pattern: str) -> None:
+    """Compile ``vocab.token_pattern`` with the JVM's regex engine (the one Spark SQL uses)
+    before any work, so a typo fails in one line instead of deep inside a job."""
+    jvm = spark.sparkContext._jvm
+    try:
+        jvm.java.util.regex.Pattern.compile(pattern)
+    except Exception as exc:
+        java = getattr(exc, "java_exception", None)
+        reason = java.getMessage().splitlines()[0] if java is not None else str(exc)
+        raise UserError(f"vocab.token_pattern {pattern!r} is not a valid regex: {reason}") from None

@@ -181,7 +181,7 @@ class _WordDecoder:
             return raw.decode("utf-8", errors="replace")
 
 
-def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
+def _parse_header(line: bytes, path: str | Path) -> tuple[int, int]:
     """``"V dim"`` as two integers, or a UserError naming the file."""
     parts = line.split()
     try:
@@ -198,12 +198,12 @@ def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
     return count, dim
 
 
-def _looks_binary(path: Path) -> bool:
+def _looks_binary(path: Path, name: str | Path) -> bool:
     """Guess the format of a file with a header: is the first row decimal text?"""
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     header, _, rest = head.partition(b"\n")
-    _, dim = _parse_header(header, path)
+    _, dim = _parse_header(header, name)
     first_row = rest.split(b"\n", 1)[0]
     values = first_row.split(b" ", 1)[1].split() if b" " in first_row else []
     if len(values) != dim:
@@ -215,16 +215,18 @@ def _looks_binary(path: Path) -> bool:
     return False
 
 
-def _detect_binary(path: Path) -> bool:
+def _detect_binary(path: Path, name: str | Path) -> bool:
     suffix = path.suffix.lower()
     if suffix == ".bin":
         return True
     if suffix in (".txt", ".vec"):
         return False
-    return _looks_binary(path)
+    return _looks_binary(path, name)
 
 
-def _dedup_first(words: list[str], vectors: np.ndarray, path: Path) -> tuple[list[str], np.ndarray]:
+def _dedup_first(
+    words: list[str], vectors: np.ndarray, name: str | Path
+) -> tuple[list[str], np.ndarray]:
     """Keep the first row of each repeated word, as gensim's loader does."""
     seen: set[str] = set()
     keep = []
@@ -236,16 +238,26 @@ def _dedup_first(words: list[str], vectors: np.ndarray, path: Path) -> tuple[lis
         return words, vectors
     logger.warning(
         "%s: %d repeated words; kept the first row of each (as gensim does)",
-        path,
+        name,
         len(words) - len(keep),
     )
     return [words[i] for i in keep], vectors[np.asarray(keep, dtype=np.int64)]
 
 
-def _read_binary_rows(path: Path, decode: _WordDecoder) -> tuple[list[str], np.ndarray]:
+def _more_rows_error(name: str | Path, count: int, more: str) -> UserError:
+    return UserError(
+        f"{name}: the header announces {count} words but {more} follow them; fix the header, "
+        f"or pass --limit {count} to read only the first {count} rows"
+    )
+
+
+def _read_binary_rows(
+    path: Path, name: str | Path, decode: _WordDecoder, limit: int | None
+) -> tuple[list[str], np.ndarray]:
     with open(path, "rb") as handle:
         header = handle.readline()
-        count, dim = _parse_header(header, path)
+        announced, dim = _parse_header(header, name)
+        count = announced if limit is None else min(limit, announced)
         body_start = len(header)
         size = os.fstat(handle.fileno()).st_size
         vectors = np.empty((count, dim), dtype=np.float32)
@@ -253,7 +265,7 @@ def _read_binary_rows(path: Path, decode: _WordDecoder) -> tuple[list[str], np.n
         if count == 0:
             return words, vectors
         if size <= body_start:
-            raise UserError(f"{path}: truncated binary word2vec file: no rows after the header")
+            raise UserError(f"{name}: truncated binary word2vec file: no rows after the header")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             row_bytes = dim * BINARY_DTYPE.itemsize
             pos = body_start
@@ -263,49 +275,60 @@ def _read_binary_rows(path: Path, decode: _WordDecoder) -> tuple[list[str], np.n
                 space = buf.find(b" ", pos)
                 if space < 0 or space + 1 + row_bytes > size:
                     raise UserError(
-                        f"{path}: truncated binary word2vec file: the header announces {count} "
+                        f"{name}: truncated binary word2vec file: the header announces {announced} "
                         f"words, the data ends in row {i + 1}"
                     )
                 words.append(decode(buf[pos:space]))
                 vectors[i] = np.frombuffer(buf, dtype=BINARY_DTYPE, count=dim, offset=space + 1)
                 pos = space + 1 + row_bytes
             trailing = buf[pos:size].strip(b"\n")
+    if trailing and limit is None:
+        raise _more_rows_error(name, announced, f"{len(trailing)} more bytes")
     if trailing:
-        logger.warning("%s: %d bytes after the last announced row ignored", path, len(trailing))
+        logger.info("%s: read the first %d rows (limit %d)", name, count, limit)
     return words, vectors
 
 
-def _read_text_rows(path: Path, decode: _WordDecoder) -> tuple[list[str], np.ndarray]:
+def _read_text_rows(
+    path: Path, name: str | Path, decode: _WordDecoder, limit: int | None
+) -> tuple[list[str], np.ndarray]:
     with open(path, "rb") as handle:
-        count, dim = _parse_header(handle.readline(), path)
+        announced, dim = _parse_header(handle.readline(), name)
+        count = announced if limit is None else min(limit, announced)
         vectors = np.empty((count, dim), dtype=np.float32)
         words: list[str] = []
         for i in range(count):
             line = handle.readline()
             if not line:
                 raise UserError(
-                    f"{path}: truncated word2vec file: the header announces {count} words, "
+                    f"{name}: truncated word2vec file: the header announces {announced} words, "
                     f"found {i}"
                 )
             word, _, rest = line.rstrip(b"\r\n").partition(b" ")
             values = rest.split()
             if len(values) != dim:
                 raise UserError(
-                    f"{path}: line {i + 2}: expected {dim} values after the word, got {len(values)}"
+                    f"{name}: line {i + 2}: expected {dim} values after the word, got {len(values)}"
                 )
             try:
                 vectors[i] = values
             except ValueError:
-                raise UserError(f"{path}: line {i + 2}: values are not all numbers") from None
+                raise UserError(f"{name}: line {i + 2}: values are not all numbers") from None
             words.append(decode(word))
         extra = sum(1 for line in handle if line.strip())
+    if extra and limit is None:
+        raise _more_rows_error(name, announced, f"{extra} more rows")
     if extra:
-        logger.warning("%s: %d lines after the last announced row ignored", path, extra)
+        logger.info("%s: read the first %d rows (limit %d)", name, count, limit)
     return words, vectors
 
 
 def read_word2vec(
-    path: str | os.PathLike[str], binary: bool | None = None
+    path: str | os.PathLike[str],
+    binary: bool | None = None,
+    *,
+    limit: int | None = None,
+    name: str | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Read a word2vec C-format file (ours, the C tool's or gensim's ``save_word2vec_format``).
 
@@ -316,6 +339,13 @@ def read_word2vec(
     binary : bool or None, optional
         The format. None (default) decides by extension: ``.bin`` is binary, ``.txt`` and
         ``.vec`` are text, anything else is sniffed from the first row.
+    limit : int or None, optional
+        Read only the first ``limit`` rows (gensim's ``limit``). None (default) reads every
+        row the header announces, and a file with more rows than that is an error: its header
+        is wrong, and reading on would silently drop words.
+    name : str or None, optional
+        How messages and errors name the file (default: ``path``), e.g. the remote path a
+        local copy was made from.
 
     Returns
     -------
@@ -328,27 +358,31 @@ def read_word2vec(
     Raises
     ------
     UserError
-        Missing file, bad header, truncated data, a row with the wrong number of values.
+        Missing file, bad header, truncated data, a row with the wrong number of values, rows
+        beyond those the header announces (unless ``limit`` is given), ``limit`` below 1.
     """
+    if limit is not None and limit < 1:
+        raise UserError(f"limit must be >= 1, got {limit}")
     file = Path(path)
     if not file.is_file():
         raise UserError(f"vectors file not found: {file}")
-    is_binary = _detect_binary(file) if binary is None else binary
+    shown = name or file
+    is_binary = _detect_binary(file, shown) if binary is None else binary
     decode = _WordDecoder()
     reader = _read_binary_rows if is_binary else _read_text_rows
-    words, vectors = reader(file, decode)
+    words, vectors = reader(file, shown, decode, limit)
     if decode.replaced:
         logger.warning(
             "%s: %d words were not valid UTF-8; undecodable bytes replaced by U+FFFD",
-            file,
+            shown,
             decode.replaced,
         )
-    words, vectors = _dedup_first(words, vectors, file)
+    words, vectors = _dedup_first(words, vectors, shown)
     logger.info(
         "read %d x %d vectors (%s) from %s",
         vectors.shape[0],
         vectors.shape[1],
         "binary" if is_binary else "text",
-        file,
+        shown,
     )
     return words, vectors

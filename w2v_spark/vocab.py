@@ -29,8 +29,17 @@ from pyspark.sql import functions as F
 from w2v_spark import __version__, storage
 from w2v_spark.config import Config, VocabConfig
 from w2v_spark.errors import UserError
+from w2v_spark.outputs import owned_output
 from w2v_spark.session import job_group
-from w2v_spark.tokenize import normalise, read_corpus, replacement_chars, tokens
+from w2v_spark.tokenize import (
+    check_token_pattern,
+    decoded_length,
+    normalise,
+    read_corpus,
+    replacement_chars,
+    replacement_refusal,
+    tokens,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +60,12 @@ class VocabSummary:
 
 
 def sentence_chunks(lines: DataFrame, cfg: VocabConfig) -> DataFrame:
-    """``line``, ``chunk``, ``words: array<string>``, ``bad``: each line cut into sentences.
+    """``line``, ``chunk``, ``words: array<string>``, ``bad``, ``chars``: lines cut into sentences.
 
     A line is cut every ``max_sentence_length`` tokens, so a one-line corpus such as text8
     becomes many sentences (gensim cuts at 10,000 words too). A line without tokens keeps one
-    empty chunk, so that ``bad`` (its U+FFFD count, on chunk 0 only) is still counted.
+    empty chunk, so that ``bad`` (its U+FFFD count) and ``chars`` (its length in characters),
+    both on chunk 0 only, are still counted.
     Tokenising the whole line once and slicing its array keeps this pure Spark SQL.
     """
     n = cfg.max_sentence_length
@@ -63,16 +73,18 @@ def sentence_chunks(lines: DataFrame, cfg: VocabConfig) -> DataFrame:
         "line",
         tokens(normalise(F.col("text"), cfg), cfg).alias("words"),
         replacement_chars(F.col("text")).alias("bad"),
+        decoded_length(F.col("text")).alias("chars"),
     )
     last_chunk = F.greatest(F.floor((F.size("words") - 1) / n).cast("int"), F.lit(0))
     chunks = tokenized.select(
-        "line", F.explode(F.sequence(F.lit(0), last_chunk)).alias("chunk"), "words", "bad"
+        "line", F.explode(F.sequence(F.lit(0), last_chunk)).alias("chunk"), "words", "bad", "chars"
     )
     return chunks.select(
         "line",
         "chunk",
         F.slice("words", F.col("chunk") * n + 1, n).alias("words"),
         F.when(F.col("chunk") == 0, F.col("bad")).otherwise(0).alias("bad"),
+        F.when(F.col("chunk") == 0, F.col("chars")).otherwise(0).alias("chars"),
     )
 
 
@@ -147,15 +159,38 @@ def encode_sentences(chunks: DataFrame, vocab_words: Broadcast) -> DataFrame:
 def build_vocabulary(
     spark: SparkSession, config: Config, *, corpus: str, out: str, overwrite: bool = False
 ) -> VocabSummary:
-    """Run the vocabulary stage from ``corpus`` to a published ``out`` directory."""
+    """Run the vocabulary stage from ``corpus`` to a published ``out`` directory.
+
+    Before any work: ``out`` must not overlap ``corpus``, its parent must be writable, the
+    token pattern must compile, and no other run may be writing ``out`` (see
+    :mod:`w2v_spark.outputs`).
+    """
+    if config.vocab.tokenizer == "pattern":
+        check_token_pattern(spark, config.vocab.token_pattern)
+    with owned_output(spark, out, inputs=[("--corpus", corpus)], job="vocab"):
+        return write_vocabulary(spark, config, corpus=corpus, out=out, overwrite=overwrite)
+
+
+def write_vocabulary(
+    spark: SparkSession, config: Config, *, corpus: str, out: str, overwrite: bool
+) -> VocabSummary:
+    storage.refuse_existing(spark, out, overwrite)
     cfg = config.vocab
     started = time.time()
-    storage.refuse_existing(spark, out, overwrite)
     lines = read_corpus(spark, corpus, cfg)
     parallelism = spark.sparkContext.defaultParallelism
     # Tokenise once; spread the sentences over the cores (a one-line corpus is one task).
     chunks = sentence_chunks(lines, cfg).repartition(2 * parallelism).persist()
     try:
+        with job_group(spark, "vocab: read and check the corpus"):
+            stats = chunks.agg(
+                F.count_if(F.col("chunk") == 0).alias("lines"),
+                F.coalesce(F.sum("bad"), F.lit(0)).alias("bad"),
+                F.coalesce(F.sum("chars"), F.lit(0)).alias("chars"),
+            ).first()
+        refusal = replacement_refusal(corpus, int(stats["bad"]), int(stats["chars"]), cfg)
+        if refusal:
+            raise UserError(refusal)
         with job_group(spark, "vocab: tokenise and count words"):
             counts = count_words(chunks).persist()
             totals = counts.agg(
@@ -195,10 +230,6 @@ def build_vocabulary(
             with job_group(spark, "vocab: corpus statistics"):
                 written = spark.read.parquet(storage.join(tmp, "corpus.parquet"))
                 n_sentences = written.count()
-                stats = chunks.agg(
-                    F.count_if(F.col("chunk") == 0).alias("lines"),
-                    F.coalesce(F.sum("bad"), F.lit(0)).alias("bad"),
-                ).first()
             summary = VocabSummary(
                 corpus=corpus,
                 lines=int(stats["lines"]),
