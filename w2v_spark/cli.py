@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterator
 
@@ -56,22 +57,59 @@ JVM_GONE = (
 )
 
 
+def innermost_java_cause(exc: BaseException) -> str | None:
+    """``Class: message`` of the deepest Java cause behind a Py4J or PySpark error, if any.
+
+    Py4J's own first line ("An error occurred while calling o49.copyFromLocalFile") names the
+    call, not the reason; the reason is at the bottom of the Java cause chain. An error raised
+    in a Python worker ends the chain as a traceback: its last line is the reason.
+    """
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+    if java is None:
+        return None
+    try:
+        seen = 0
+        while java.getCause() is not None and seen < 50:
+            java, seen = java.getCause(), seen + 1
+        name = java.getClass().getSimpleName()
+        message = str(java.getMessage() or "").strip()
+    except Exception:  # the JVM is gone
+        return None
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if any("Traceback (most recent call last)" in line for line in lines):
+        raised = [
+            line
+            for line in lines
+            if re.match(r"^[A-Za-z_][\w.]*: ", line) and not line.startswith("SQLSTATE")
+        ]
+        return raised[-1] if raised else lines[-1]
+    return f"{name}: {lines[0]}" if lines else name
+
+
 def one_line(exc: BaseException) -> str:
-    """The first meaningful line of an exception, Java ones included."""
+    """The first meaningful line of an exception, with the innermost Java cause when there is
+    one."""
     chain = [exc, exc.__cause__, exc.__context__]
     if any(type(e).__name__ in ("Py4JNetworkError", "ConnectionRefusedError") for e in chain if e):
         return JVM_GONE
+    cause = innermost_java_cause(exc)
     try:
         text = str(exc).strip() or type(exc).__name__
     except Exception:  # py4j errors can fail to print once the JVM is gone
-        return JVM_GONE
+        return cause or JVM_GONE
     if "does not exist in the JVM" in text or "<exception str() failed>" in text:
         return JVM_GONE
+    first = type(exc).__name__
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith(("at ", "Traceback", "File ")):
-            return line[:500]
-    return type(exc).__name__
+            first = line
+            break
+    if cause and first in cause:
+        first = cause
+    elif cause:
+        first = f"{cause} (in: {first})"
+    return first[:500]
 
 
 @contextlib.contextmanager

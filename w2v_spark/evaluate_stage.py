@@ -18,21 +18,31 @@ from w2v_spark import storage
 from w2v_spark.config import Config
 from w2v_spark.errors import UserError
 from w2v_spark.model_io import read_vectors_parquet
-from w2v_spark.report import build_report, write_report
+from w2v_spark.outputs import owned_output
+from w2v_spark.report import build_report, check_coverage, write_report
 from w2v_spark.session import job_group
 from w2v_spark.vectors_io import read_word2vec
 
 log = logging.getLogger(__name__)
 
 
-def read_external_vectors(spark: SparkSession, path: str) -> tuple[list[str], object]:
-    """A word2vec file on any Hadoop path, read on the driver."""
+def read_external_vectors(
+    spark: SparkSession, path: str, *, limit: int | None = None
+) -> tuple[list[str], object]:
+    """A word2vec file on any Hadoop path, read on the driver from a local copy.
+
+    Messages and errors name ``path``, the user's file, not the temporary copy; ``limit``
+    reads only the first rows (see :func:`~w2v_spark.vectors_io.read_word2vec`).
+    """
     if storage.matches(spark, path) == 0:
         raise UserError(f"vectors file not found: {path}")
     with tempfile.TemporaryDirectory() as local:
         target = os.path.join(local, os.path.basename(path.rstrip("/")) or "vectors")
         storage.copy_to_local(spark, path, target)
-        return read_word2vec(target)
+        try:
+            return read_word2vec(target, limit=limit, name=path)
+        except UserError as exc:  # any message that still names the copy names the original
+            raise UserError(str(exc).replace(target, path)) from None
 
 
 def evaluate_outputs(
@@ -43,10 +53,35 @@ def evaluate_outputs(
     model: str | None = None,
     vectors: str | None = None,
     overwrite: bool = False,
+    limit: int | None = None,
 ) -> dict:
-    """Evaluate a model directory or a word2vec file; publish the report under ``out``."""
+    """Evaluate a model directory or a word2vec file; publish the report under ``out``.
+
+    ``limit`` reads only the first rows of the ``vectors`` file. A report that covers no
+    analogy question and no word pair is an error (:func:`~w2v_spark.report.check_coverage`)
+    and is not published.
+    """
     if bool(model) == bool(vectors):
         raise UserError("give exactly one of --model (a model directory) or --vectors (a file)")
+    if limit is not None and not vectors:
+        raise UserError("--limit applies to a --vectors file only")
+    source = ("--model", model) if model else ("--vectors", vectors)
+    with owned_output(spark, out, inputs=[source], job="evaluate"):
+        return write_evaluation(
+            spark, config, out=out, model=model, vectors=vectors, overwrite=overwrite, limit=limit
+        )
+
+
+def write_evaluation(
+    spark: SparkSession,
+    config: Config,
+    *,
+    out: str,
+    model: str | None,
+    vectors: str | None,
+    overwrite: bool,
+    limit: int | None = None,
+) -> dict:
     storage.refuse_existing(spark, out, overwrite)
     metrics = settings = None
     counts = None
@@ -61,7 +96,7 @@ def evaluate_outputs(
             settings = json.loads(storage.read_text(spark, storage.join(model, "config.json")))
             source = storage.join(model, "vectors.parquet")
         else:
-            words, matrix = read_external_vectors(spark, vectors)
+            words, matrix = read_external_vectors(spark, vectors, limit=limit)
             source = vectors
     log.info("evaluating %d vectors of dim %d from %s", len(words), matrix.shape[1], source)
     with job_group(spark, "evaluate: analogies and similarity"):
@@ -74,6 +109,7 @@ def evaluate_outputs(
             metrics=metrics,
             settings=settings,
         )
+    check_coverage(report, words, config.evaluate)
     with (
         storage.publishing(spark, out, overwrite=overwrite) as tmp,
         tempfile.TemporaryDirectory() as local,

@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 from w2v_spark import storage
 from w2v_spark.config import Config
 from w2v_spark.evaluate_stage import evaluate_outputs
+from w2v_spark.outputs import check_no_overlap
 from w2v_spark.training import train_model
 from w2v_spark.vocab import build_vocabulary
 
@@ -24,6 +25,7 @@ def run_pipeline(
     from its last checkpoint, so a rerun after a crash goes on where it stopped; ``overwrite``
     starts every stage afresh. The report is always rewritten.
     """
+    check_no_overlap(spark, out, [("--corpus", corpus)])
     vocab_dir, model_dir, report_dir = (storage.join(out, d) for d in ("vocab", "model", "report"))
     if overwrite or not storage.is_complete(spark, vocab_dir):
         build_vocabulary(spark, config, corpus=corpus, out=vocab_dir, overwrite=True)

@@ -36,6 +36,7 @@ import numpy as np
 from pyspark import RDD
 from pyspark.rdd import portable_hash
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from w2v_spark import storage
 from w2v_spark.averaging import (
@@ -48,7 +49,12 @@ from w2v_spark.averaging import (
     resolve_syncs,
     split_rule,
 )
-from w2v_spark.checkpoint import check_compatible, load_last_checkpoint, save_checkpoint
+from w2v_spark.checkpoint import (
+    check_compatible,
+    complete_epochs,
+    load_last_checkpoint,
+    save_checkpoint,
+)
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
 from w2v_spark.kernel import TrainStats, init_weights
@@ -58,8 +64,9 @@ from w2v_spark.model_io import (
     write_vectors_parquet,
     write_word2vec_files,
 )
+from w2v_spark.outputs import owned_output, staged_path, swap_in
 from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
-from w2v_spark.partitioning import load_sentences
+from w2v_spark.partitioning import load_sentences, resolve_num_partitions
 from w2v_spark.replicas import executor_count, remove_shared_weights, resolve_replicas
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
@@ -111,28 +118,68 @@ def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -
     }
 
 
-def prepare_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> bool:
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a training run writes and whether it continues from a checkpoint there."""
+
+    work: str  # OUT itself, or PARENT/.NAME.next beside a finished model that --overwrite replaces
+    resume: bool  # continue from work's last checkpoint
+    finished: bool = False  # OUT is finished and --resume asked: nothing left to train
+
+
+def plan_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> OutputPlan:
     """Refuse to clobber a finished model or silently restart an unfinished one.
 
-    Returns True when ``out`` already holds a finished model and ``resume`` asks to continue
-    it: there is nothing left to train (a retried scheduler task lands here).
+    A finished model is never deleted up front: ``overwrite`` trains beside it in
+    :func:`~w2v_spark.outputs.staged_path` and swaps the new model in only once it is complete
+    (``overwrite`` with ``resume`` continues such a run). An unfinished ``out`` is resumed with
+    ``resume`` or started again with ``overwrite``. ``resume`` on a finished model has nothing
+    left to do (a retried scheduler task lands here).
     """
+    staged = staged_path(out)
     if not storage.exists(spark, out):
-        return False
+        if storage.exists(spark, staged):
+            log.info("removing %s: the model it was to replace is gone", staged)
+            storage.delete(spark, staged)
+        return OutputPlan(work=out, resume=False)
+    if storage.is_complete(spark, out):
+        if overwrite:
+            if resume and storage.exists(spark, staged):
+                return OutputPlan(work=staged, resume=True)
+            storage.delete(spark, staged)
+            return OutputPlan(work=staged, resume=False)
+        if resume:
+            return OutputPlan(work=out, resume=False, finished=True)
+        raise UserError(
+            f"output {out} already holds a finished model; pass --overwrite to replace it "
+            "(it is kept until the new one is complete)"
+        )
+    if resume:
+        return OutputPlan(work=out, resume=True)
     if overwrite:
         storage.delete(spark, out)
-        return False
-    if storage.is_complete(spark, out):
-        if resume:
-            return True
-        raise UserError(
-            f"output {out} already holds a finished model; pass --overwrite to replace it"
-        )
-    if not resume:
-        raise UserError(
-            f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
-        )
-    return False
+        return OutputPlan(work=out, resume=False)
+    raise UserError(
+        f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
+    )
+
+
+def what_is_kept(spark: SparkSession, out: str, plan: OutputPlan) -> str:
+    """For a failed run: which finished model is untouched, and where to resume from ("" when
+    there is nothing to say). A staging directory with no complete epoch is removed."""
+    kept = f"the finished model at {out} is untouched" if plan.work != out else ""
+    try:
+        epochs = complete_epochs(spark, plan.work)
+        if not epochs and plan.work != out:
+            storage.delete(spark, plan.work)
+    except Exception:  # the JVM is gone: say where to look
+        epochs = None
+    if epochs == []:
+        return kept
+    again = "--overwrite --resume" if plan.work != out else "--resume"
+    done = f" (last complete epoch {epochs[-1]})" if epochs else ""
+    where = f"this run's checkpoints are in {storage.join(plan.work, 'checkpoints')}{done}"
+    return "; ".join(filter(None, [kept, f"{where}: rerun with {again} to continue"]))
 
 
 def finished_model(spark: SparkSession, out: str) -> TrainResult:
@@ -140,7 +187,11 @@ def finished_model(spark: SparkSession, out: str) -> TrainResult:
     when checkpoints were off)."""
     words, counts, syn0 = read_vectors_parquet(spark, storage.join(out, "vectors.parquet"))
     metrics = json.loads(storage.read_text(spark, storage.join(out, "metrics.json")))["epochs"]
-    last = load_last_checkpoint(spark, out)
+    try:
+        last = load_last_checkpoint(spark, out)
+    except UserError as exc:  # the vectors are the result; damaged checkpoints lose only syn1neg
+        log.warning("finished model at %s: %s", out, exc)
+        last = None
     syn1neg = last.syn1neg if last is not None else np.zeros((0, syn0.shape[1]), np.float32)
     return TrainResult(words, counts, syn0, syn1neg, metrics)
 
@@ -224,6 +275,45 @@ def check_loss_falls(metrics: list[dict], cfg: TrainConfig) -> None:
         )
 
 
+def check_has_pairs(spark: SparkSession, vocab_dir: str) -> None:
+    """Refuse, before anything is trained or replaced, a corpus without one (centre, context) pair.
+
+    Pairs come from sentences of two or more in-vocabulary words; when every sentence of the
+    encoded corpus is shorter (one word per line, or all but one word under
+    ``vocab.min_count``) every epoch would train nothing at loss nan. Spark SQL over
+    ``corpus.parquet``; only a count reaches the driver.
+    """
+    corpus = spark.read.parquet(storage.join(vocab_dir, "corpus.parquet"))
+    with job_group(spark, "train: check the corpus has pairs"):
+        if corpus.where(F.size("ids") >= 2).limit(1).count():
+            return
+        sentences = corpus.count()
+    raise UserError(
+        f"vocabulary {vocab_dir}: no (centre, context) pair to train on: all {sentences} "
+        "sentences have fewer than 2 in-vocabulary words; lower vocab.min_count or give a "
+        "corpus with longer sentences"
+    )
+
+
+def check_epoch_trained(metrics: list[dict], cfg: TrainConfig) -> None:
+    """Stop at the first epoch that trained no pair (loss nan) or whose loss is not finite;
+    its checkpoint is not written, earlier ones are kept."""
+    last = metrics[-1]
+    loss = last["loss"]
+    if not last["pairs"] or loss is None:
+        raise UserError(
+            f"training stopped in epoch {last['epoch']}: it trained no (centre, context) pair "
+            f"(loss nan): subsampling (train.sample={cfg.sample:g}) left fewer than 2 words in "
+            "every sentence; lower train.sample (0 turns it off) or use a larger corpus; "
+            "checkpoints of earlier epochs are kept"
+        )
+    if not math.isfinite(loss):
+        raise UserError(
+            f"training diverged in epoch {last['epoch']}: the loss is {loss} "
+            f"(train.alpha={cfg.alpha} too high?); checkpoints of earlier epochs are kept"
+        )
+
+
 def run_sync(
     sentences: RDD,
     syn0: np.ndarray,
@@ -289,15 +379,51 @@ def train_model(
     resume: bool = False,
     overwrite: bool = False,
 ) -> TrainResult:
-    """Train on the encoded corpus in ``vocab_dir``; publish the model under ``out``."""
+    """Train on the encoded corpus in ``vocab_dir``; publish the model under ``out``.
+
+    Before any work ``out`` is checked against ``vocab_dir`` and locked
+    (:func:`~w2v_spark.outputs.owned_output`); see :func:`plan_output` for where the run writes.
+    A failure says which finished model is untouched and where the checkpoints are.
+    """
+    with owned_output(spark, out, inputs=[("--vocab", vocab_dir)], job="train"):
+        storage.require_complete(spark, vocab_dir, "vocabulary")
+        plan = plan_output(spark, out, resume=resume, overwrite=overwrite)
+        if not plan.finished:
+            check_has_pairs(spark, vocab_dir)  # before an unfinished run is started again
+        if plan.finished:
+            log.info("model at %s is already finished: nothing to resume", out)
+            return finished_model(spark, out)
+        try:
+            result = train_into(
+                spark, config, vocab_dir=vocab_dir, out=plan.work, resume=plan.resume
+            )
+        except UserError as exc:
+            kept = what_is_kept(spark, out, plan)
+            raise UserError(f"{exc}; {kept}" if kept else str(exc)) from None
+        except BaseException:
+            kept = what_is_kept(spark, out, plan)
+            if kept:
+                log.error("training stopped: %s", kept)
+            raise
+        if plan.work != out:
+            with job_group(spark, "train: replace the previous model"):
+                swap_in(spark, plan.work, out)
+        return result
+
+
+def train_into(
+    spark: SparkSession, config: Config, *, vocab_dir: str, out: str, resume: bool
+) -> TrainResult:
+    """The training run itself, writing checkpoints and the model into ``out``."""
     cfg = config.train
     sc = spark.sparkContext
     meta = read_meta(spark, vocab_dir)
-    if prepare_output(spark, out, resume=resume, overwrite=overwrite):
-        log.info("model at %s is already finished: nothing to resume", out)
-        return finished_model(spark, out)
     words, counts = read_vocabulary(spark, vocab_dir)
-    num_partitions = cfg.num_partitions or sc.defaultParallelism
+    num_partitions, too_many = resolve_num_partitions(
+        cfg.num_partitions, sc.defaultParallelism, meta.get("retained_tokens")
+    )
+    if too_many:
+        log.warning("%s", too_many)
     with job_group(spark, "train: load and balance sentences"):
         sentences, partition_tokens = load_sentences(spark, vocab_dir, num_partitions)
     corpus_words = sum(partition_tokens)
@@ -402,6 +528,7 @@ def train_model(
             metrics[-1]["replicas"] = max(epoch_copies)
             metrics[-1]["tasks"] = epoch_tasks
             log_progress(metrics, cfg.epochs)
+            check_epoch_trained(metrics, cfg)
             check_loss_falls(metrics, cfg)
             if cfg.checkpoint:
                 with job_group(spark, f"epoch {epoch}/{cfg.epochs}: checkpoint"):
