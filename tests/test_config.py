@@ -75,3 +75,14 @@ def test_resolved_config_round_trips_through_json():
 
     cfg = build_config({}, ["train.epochs=2"])
     assert build_config(json.loads(cfg.to_json())) == cfg
+
+
+def test_an_example_query_without_operators_is_refused_before_any_work():
+    # Checked with the config, not after training and evaluation.
+    profile = {"evaluate": {"examples": ["king - man + woman", "paris france"]}}
+    with pytest.raises(UserError) as err:
+        build_config(profile, [])
+    assert str(err.value) == (
+        "evaluate.examples: query 'paris france': no + or - between 'paris' and 'france'; "
+        'put + or - between words, e.g. "paris - france + italy"'
+    )

@@ -20,7 +20,6 @@ from w2v_spark.evaluation import (
     evaluate_word_pairs,
     most_similar,
     parse_query,
-    rank_average,
     read_analogies,
     read_word_pairs,
     spearman,
@@ -399,7 +398,6 @@ def test_spearman_with_ties_equals_scipy(seed):
     x = rng.integers(0, 6, size=40).astype(float)  # many ties
     y = x + rng.integers(-3, 4, size=40)
     assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y)[0], abs=1e-12)
-    assert np.array_equal(rank_average(x), stats.rankdata(x))
 
 
 def test_spearman_is_undefined_for_constant_or_tiny_input():
@@ -417,7 +415,8 @@ def test_spearman_is_undefined_for_constant_or_tiny_input():
     [
         ("king - man + woman", ["king", "woman"], ["man"]),
         ("paris", ["paris"], []),
-        ("-man +woman king", ["woman", "king"], ["man"]),
+        ("-man +woman +king", ["woman", "king"], ["man"]),
+        ("king -man +woman", ["king", "woman"], ["man"]),
         ("well-known - known", ["well-known"], ["known"]),
     ],
 )
@@ -429,6 +428,40 @@ def test_parse_query(text, positive, negative):
 def test_parse_query_rejects_malformed_queries(text):
     with pytest.raises(UserError):
         parse_query(text)
+
+
+@pytest.mark.parametrize(
+    "text, first, second",
+    [
+        ("paris france", "paris", "france"),
+        ("king - man woman", "man", "woman"),
+        ("-man +woman king", "woman", "king"),
+    ],
+)
+def test_parse_query_refuses_two_words_without_an_operator(text, first, second):
+    # Before: the words were silently added ("paris france" = paris + france).
+    with pytest.raises(UserError) as caught:
+        parse_query(text)
+    message = str(caught.value)
+    assert message == (
+        f"query {text!r}: no + or - between {first!r} and {second!r}; put + or - between "
+        'words, e.g. "paris - france + italy"'
+    )
+    assert "\n" not in message
+
+
+def test_query_command_refuses_words_without_an_operator(kv, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    write_word2vec(model_dir / "vectors.bin", kv.index_to_key, kv.vectors, binary=True)
+    for argv in (["paris france"], ["paris", "france"], ["similar", "paris", "france"]):
+        assert query.main([str(model_dir), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: query 'paris france': no + or - between 'paris' and ")
+        assert err.count("\n") == 1
+    assert query.main([str(model_dir), "paris - france + italy", "--topn", "3"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert query.main([str(model_dir), "similar", "paris", "--topn", "3"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
 
 
 @pytest.mark.parametrize(

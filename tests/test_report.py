@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from gensim.models import Word2Vec
 
-from w2v_spark.config import EvaluateConfig
+from w2v_spark.config import Config, EvaluateConfig
 from w2v_spark.errors import UserError
 from w2v_spark.evaluation import evaluate_analogies, most_similar
 from w2v_spark.report import (
@@ -37,6 +37,11 @@ METRICS = [
      "learning_rate": 0.0001, "seconds": 3.1},
 ]  # fmt: skip
 SETTINGS = {"train": {"vector_size": 50, "epochs": 2}, "vocab": {"min_count": 3}}
+# The vocab section of a model's metrics.json (training.write_model).
+CORPUS = {
+    "corpus": "data/sample.txt.gz", "total_tokens": 458_289, "retained_tokens": 432_020,
+    "vocab_size": 13_085,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,7 @@ def report(model) -> dict:
     cfg = EvaluateConfig(examples=[*EvaluateConfig().examples, "King - qqqx + zzzx", "Paris"])
     return build_report(
         words, counts, vectors, cfg, vectors_path="out/model/vectors.bin", metrics=METRICS,
-        settings=SETTINGS,
+        settings=SETTINGS, corpus=CORPUS,
     )  # fmt: skip
 
 
@@ -72,7 +77,13 @@ def test_report_has_every_key_of_the_design(report, model):
     assert report["analogy"]["questions"] == 19544
     assert set(report["similarity"]) == {"wordsim353", "simlex999"}
     for part in report["similarity"].values():
-        assert set(part) == {"spearman", "pairs", "oov"} and part["pairs"] > 0
+        assert set(part) == {"spearman", "pairs", "oov", "total"} and part["pairs"] > 0
+    assert report["datasets"] == {
+        "analogies": {"file": "questions-words.txt", "bundled": True, "questions": 19544},
+        "wordsim353": {"file": "wordsim353.tsv", "bundled": True, "pairs": 353},
+        "simlex999": {"file": "simlex999.txt", "bundled": True, "pairs": 999},
+    }
+    assert report["corpus"] == CORPUS
     assert report["vectors"] == {"words": len(words), "dim": 50, "path": "out/model/vectors.bin"}
     assert report["metrics"] == METRICS and report["settings"] == SETTINGS
 
@@ -123,6 +134,80 @@ def test_write_report_writes_json_markdown_and_svg(report, model, tmp_path):
     assert {"france", "paris", "king", "queen"} <= labels
     arrows = [line for line in root.iter(f"{SVG}line") if line.get("marker-end")]
     assert len(arrows) >= 4
+
+
+def markdown_tables(markdown: str) -> list[list[str]]:
+    """Every table row of a Markdown page (separator rows left out), split into cells."""
+    rows = []
+    for line in markdown.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_report_md_names_the_corpus_and_the_evaluation_sets(report, tmp_path):
+    write_report(report, tmp_path)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "| corpus | `data/sample.txt.gz` |" in markdown
+    assert "| tokens | 458,289 (432,020 of them in the vocabulary" in markdown
+    assert "| vocabulary | 13,085 words |" in markdown
+    assert "| analogies | `questions-words.txt` (bundled; the Google analogy set" in markdown
+    assert "): 19,544 questions |" in markdown
+    assert "| wordsim353 | `wordsim353.tsv` (bundled; WordSim-353" in markdown
+    assert "): 353 pairs |" in markdown and "): 999 pairs |" in markdown
+    reading = markdown.split("## How to read the numbers")[1].split("## ")[0]
+    assert "**Analogy accuracy**" in reading and "**Spearman**" in reading
+    assert "**gensim on this corpus**: not known" in reading
+
+
+def test_report_md_has_no_empty_cell_with_the_default_settings(model, tmp_path):
+    # The issue: evaluate.analogies = "" (the shipped file) showed as an empty cell.
+    words, counts, vectors = model
+    cfg = EvaluateConfig(restrict_vocab=2000)
+    settings = Config(evaluate=cfg).to_dict()
+    metrics = [{**METRICS[0], "loss": None}]  # a missing number reads n/a
+    built = build_report(
+        words, counts, vectors, cfg, vectors_path="v", metrics=metrics, settings=settings,
+        corpus=CORPUS,
+    )  # fmt: skip
+    write_report(built, tmp_path)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    rows = markdown_tables(markdown)
+    assert len(rows) > 50
+    assert not [row for row in rows if "" in row]
+    assert "| evaluate.analogies | (bundled questions-words.txt) |" in markdown
+    assert "| evaluate.simlex999 | (bundled simlex999.txt) |" in markdown
+    assert "| 1 | n/a | 123,457 | 0.012500 | 3.2 |" in markdown
+
+
+def test_report_md_quotes_gensim_on_wiki8_and_says_when_the_corpus_is_not_known(model, tmp_path):
+    words, _, vectors = model
+    cfg = EvaluateConfig(examples=["france"], restrict_vocab=2000)
+    wiki8 = {"corpus": "s3a://b/wiki8.txt.gz", "total_tokens": 16_940_016,
+             "retained_tokens": 16_718_844, "vocab_size": 71_290}  # fmt: skip
+    built = build_report(words, None, vectors, cfg, vectors_path="v", corpus=wiki8)
+    write_report(built, tmp_path / "wiki8")
+    markdown = (tmp_path / "wiki8" / "report.md").read_text(encoding="utf-8")
+    assert "**gensim on this corpus**, wiki8" in markdown
+    assert "analogy accuracy 0.3648, WordSim-353 0.6510, SimLex-999 0.3145" in markdown
+    plain = build_report(words, None, vectors, cfg, vectors_path="other.bin")
+    assert plain["corpus"] is None
+    write_report(plain, tmp_path / "plain")
+    markdown = (tmp_path / "plain" / "report.md").read_text(encoding="utf-8")
+    assert "| corpus | not known (vectors read from a word2vec file) |" in markdown
+    assert "**gensim on this corpus**: not known" in markdown
+
+
+def test_report_md_names_a_configured_evaluation_file(model, tmp_path):
+    words, _, vectors = model
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t8.5\nking\tcabbage\t0.2\nman\twoman\t8.3\n", "utf-8")
+    cfg = EvaluateConfig(examples=["france"], restrict_vocab=2000, wordsim353=str(pairs))
+    built = build_report(words, None, vectors, cfg, vectors_path="v")
+    assert built["datasets"]["wordsim353"] == {"file": str(pairs), "bundled": False, "pairs": 3}
+    write_report(built, tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"| wordsim353 | `{pairs}`: 3 pairs |" in markdown
 
 
 def test_write_report_without_vectors_has_no_picture(report, tmp_path):

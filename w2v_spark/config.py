@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from w2v_spark.errors import UserError
+from w2v_spark.evaluation import parse_query
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -298,3 +299,8 @@ def validate(config: Config) -> None:
     _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")
     _check(e.method in ("3cosadd", "3cosmul"), "evaluate.method: 3cosadd or 3cosmul")
     _check(e.top_n >= 1, "evaluate.top_n must be >= 1")
+    for example in e.examples:
+        try:
+            parse_query(example)
+        except UserError as exc:  # refused now, not after training and evaluation
+            raise UserError(f"evaluate.examples: {exc}") from None

@@ -83,7 +83,7 @@ def write_evaluation(
     limit: int | None = None,
 ) -> dict:
     storage.refuse_existing(spark, out, overwrite)
-    metrics = settings = None
+    metrics = settings = corpus = None
     counts = None
     with job_group(spark, "evaluate: load vectors"):
         if model:
@@ -93,6 +93,7 @@ def write_evaluation(
             )
             summary = json.loads(storage.read_text(spark, storage.join(model, "metrics.json")))
             metrics = summary.get("epochs")
+            corpus = summary.get("vocab")  # the corpus, its token count, the vocabulary size
             settings = json.loads(storage.read_text(spark, storage.join(model, "config.json")))
             source = storage.join(model, "vectors.parquet")
         else:
@@ -108,6 +109,7 @@ def write_evaluation(
             vectors_path=source,
             metrics=metrics,
             settings=settings,
+            corpus=corpus,
         )
     check_coverage(report, words, config.evaluate)
     with (

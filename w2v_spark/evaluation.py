@@ -548,37 +548,23 @@ def read_word_pairs(path: str | Path, delimiter: str = "\t") -> list[tuple[str, 
     return pairs
 
 
-def rank_average(values: Iterable[float]) -> np.ndarray:
-    """Ranks 1..n of ``values``, ties sharing their average rank (scipy's ``rankdata``).
-
-    Returns float64 ``(n,)``.
-    """
-    x = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.float64)
-    order = np.argsort(x, kind="mergesort")
-    ordered = x[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(x)]
-    averages = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = np.repeat(averages, ends - starts)
-    return ranks
-
-
 def spearman(x: Iterable[float], y: Iterable[float]) -> float | None:
-    """Spearman's rank correlation (Pearson's r of average ranks), as ``scipy.stats.spearmanr``.
+    """Spearman's rank correlation of ``x`` and ``y``: ``scipy.stats.spearmanr``, as gensim's
+    ``evaluate_word_pairs`` computes it (ties share their average rank).
 
-    Returns None when it is undefined (fewer than two values, or one side constant).
+    Returns None when it is undefined (fewer than two values, or one side constant), where
+    scipy returns NaN with a warning.
     """
-    rx, ry = rank_average(x), rank_average(y)
-    if len(rx) != len(ry):
+    a = np.asarray(x if isinstance(x, np.ndarray) else list(x), dtype=np.float64)
+    b = np.asarray(y if isinstance(y, np.ndarray) else list(y), dtype=np.float64)
+    if len(a) != len(b):
         raise ValueError("spearman: x and y differ in length")
-    if len(rx) < 2:
+    if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return None
-    dx, dy = rx - rx.mean(), ry - ry.mean()
-    denominator = math.sqrt(float(dx @ dx) * float(dy @ dy))
-    if denominator == 0.0:
-        return None
-    return max(-1.0, min(1.0, float(dx @ dy) / denominator))
+    from scipy import stats  # imported here: scipy.stats takes ~1 s, config imports this module
+
+    rho = float(stats.spearmanr(a, b).statistic)
+    return max(-1.0, min(1.0, rho)) if math.isfinite(rho) else None
 
 
 def _pair_cosines(matrix: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
@@ -624,10 +610,11 @@ def evaluate_word_pairs(
     Returns
     -------
     dict
-        ``{"spearman": float or None, "pairs": int, "oov": float}``: ``pairs`` is the number
-        of pairs with both words known (those the correlation uses); ``oov`` is gensim's
-        ``oov_ratio``, the **percentage** (0-100) of the file's pairs skipped for an unknown
-        word. ``spearman`` is None when fewer than two pairs are known.
+        ``{"spearman": float or None, "pairs": int, "oov": float, "total": int}``: ``pairs``
+        is the number of pairs with both words known (those the correlation uses); ``oov`` is
+        gensim's ``oov_ratio``, the **percentage** (0-100) of the file's pairs skipped for an
+        unknown word; ``total`` is the number of pairs in the file. ``spearman`` is None when
+        fewer than two pairs are known.
     """
     if restrict_vocab < 1:
         raise UserError(f"restrict_vocab must be >= 1, got {restrict_vocab}")
@@ -640,7 +627,7 @@ def evaluate_word_pairs(
         if _key(a, case_insensitive) in index and _key(b, case_insensitive) in index
     ]
     oov = len(pairs) - len(known)
-    result: dict = {"spearman": None, "pairs": len(known), "oov": 0.0}
+    result: dict = {"spearman": None, "pairs": len(known), "oov": 0.0, "total": len(pairs)}
     if pairs:
         result["oov"] = 100.0 * oov / len(pairs)
     if known:
@@ -670,8 +657,10 @@ def parse_query(query: str) -> tuple[list[str], list[str]]:
     """Split ``"king - man + woman"`` into positive and negative words.
 
     Terms are separated by whitespace; ``+`` / ``-`` (alone or glued to the front of a word,
-    as in ``-man``) give the sign of the next word; the first word is positive unless signed.
-    A single word gives its nearest neighbours. Hyphens inside words (``well-known``) stay.
+    as in ``-man``) give the sign of the next word; the first word is positive unless signed,
+    and every later word needs its own operator (``"paris france"`` is an error, not a silent
+    sum). A single word gives its nearest neighbours. Hyphens inside words (``well-known``)
+    stay.
 
     Returns
     -------
@@ -681,21 +670,28 @@ def parse_query(query: str) -> tuple[list[str], list[str]]:
     Raises
     ------
     UserError
-        Empty query, two operators in a row, or an operator at the end.
+        Empty query, two operators in a row, an operator at the end, or two words with no
+        operator between them.
     """
     positive: list[str] = []
     negative: list[str] = []
     sign: str | None = None
+    previous: str | None = None  # the last word, while no operator has followed it
     for token in query.split():
         match = _OPERATOR.match(token)
         if match:
             if sign is not None:
                 raise UserError(f"query {query!r}: two operators in a row")
-            sign, token = match.group(1), match.group(2)
+            sign, token, previous = match.group(1), match.group(2), None
             if not token:
                 continue
+        elif previous is not None:
+            raise UserError(
+                f"query {query!r}: no + or - between {previous!r} and {token!r}; put + or - "
+                'between words, e.g. "paris - france + italy"'
+            )
         (negative if sign == "-" else positive).append(token)
-        sign = None
+        sign, previous = None, token
     if sign is not None:
         raise UserError(f"query {query!r}: ends with an operator")
     if not positive and not negative:

@@ -10,7 +10,8 @@ Usage::
 PATH is a word2vec ``.bin`` / ``.txt`` file or a model directory holding ``vectors.bin``
 (or ``vectors.txt``). Words are matched as spelled, else in lowercase. Prints the top
 ``--topn`` (default 10) words with their cosine similarity; errors (unknown word, missing
-file, bad query) are one line on stderr and exit status 2.
+file, bad query such as ``"paris france"``, two words with no ``+`` or ``-`` between them) are
+one line on stderr and exit status 2.
 """
 
 from __future__ import annotations

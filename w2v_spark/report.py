@@ -44,6 +44,25 @@ DEFAULT_DATASETS = {
     "wordsim353": "wordsim353.tsv",
     "simlex999": "simlex999.txt",
 }
+#: What each shipped evaluation set is, for report.md.
+DATASET_TITLES = {
+    "analogies": "the Google analogy set, Mikolov et al. 2013",
+    "wordsim353": "WordSim-353, human relatedness scores",
+    "simlex999": "SimLex-999, human similarity scores",
+}
+#: gensim's figures on a corpus benchmarks/README.md measured, by the corpus's token count (the
+#: same corpus under any file name): ``Word2Vec(sg=1)`` with conf/wiki8.toml's settings.
+GENSIM_REFERENCES: dict[int, dict[str, Any]] = {
+    16_940_016: {
+        "corpus": "wiki8 (text8-style English Wikipedia, 16,940,016 tokens)",
+        "settings": "conf/wiki8.toml: skip-gram, dim 100, window 5, negative 5, 5 epochs",
+        "analogy": 0.3648,
+        "wordsim353": 0.6510,
+        "simlex999": 0.3145,
+        "ours": 0.3681,  # local[2], train.num_partitions = 2, same run
+        "source": "benchmarks/README.md, full wiki8 run of 2026-11-30",
+    },
+}
 #: gensim's default vocabulary cut for word-pair similarity (all words of most models).
 SIMILARITY_RESTRICT_VOCAB = 300_000
 #: Word pairs drawn in projection.svg when both words are in the vocabulary.
@@ -93,6 +112,11 @@ def dataset_path(configured: str, name: str) -> Iterator[Path]:
     resource = importlib.resources.files("w2v_spark") / "data" / DEFAULT_DATASETS[name]
     with importlib.resources.as_file(resource) as path:
         yield Path(path)
+
+
+def _dataset_name(configured: str, name: str) -> str:
+    """How report.md names an evaluation file: the configured path, or the shipped file."""
+    return configured or DEFAULT_DATASETS[name]
 
 
 def _warn_if_not_by_frequency(counts: Sequence[int] | None) -> None:
@@ -158,6 +182,7 @@ def build_report(
     vectors_path: str,
     metrics: list[dict] | None = None,
     settings: dict | None = None,
+    corpus: dict | None = None,
 ) -> dict:
     """Evaluate vectors and gather the report (the keys of DESIGN.md's report.json).
 
@@ -179,13 +204,19 @@ def build_report(
     metrics, settings : optional
         Per-epoch training metrics and the resolved settings, stored as ``metrics`` and
         ``settings`` when given.
+    corpus : dict, optional
+        The ``vocab`` section of the model's ``metrics.json`` (``corpus``, ``total_tokens``,
+        ``retained_tokens``, ``vocab_size``), stored as ``corpus``; None for vectors from a
+        word2vec file, whose corpus is not known.
 
     Returns
     -------
     dict
         ``analogy``, ``similarity`` (``wordsim353``, ``simlex999``), ``examples`` (a query
         with unknown words gets ``"missing": [...]`` and an empty ``top``; one whose vector is
-        zero, such as ``"king - king"``, gets ``"error"`` and an empty ``top``), ``vectors``.
+        zero, such as ``"king - king"``, gets ``"error"`` and an empty ``top``), ``vectors``,
+        ``datasets`` (per evaluation set: ``file``, ``bundled`` and its ``questions`` or
+        ``pairs``) and ``corpus`` (None when not known).
     """
     matrix = np.asarray(vectors)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
@@ -216,6 +247,22 @@ def build_report(
         _example(q, words, matrix, lookup, cfg.top_n, cfg.restrict_vocab) for q in cfg.examples
     ]
     report["vectors"] = {"words": len(words), "dim": int(matrix.shape[1]), "path": vectors_path}
+    report["datasets"] = {
+        "analogies": {
+            "file": _dataset_name(cfg.analogies, "analogies"),
+            "bundled": not cfg.analogies,
+            "questions": report["analogy"]["questions"],
+        },
+        **{
+            name: {
+                "file": _dataset_name(getattr(cfg, name), name),
+                "bundled": not getattr(cfg, name),
+                "pairs": report["similarity"][name]["total"],
+            }
+            for name in ("wordsim353", "simlex999")
+        },
+    }
+    report["corpus"] = dict(corpus) if corpus else None
     if metrics is not None:
         report["metrics"] = metrics
     if settings is not None:
@@ -443,6 +490,18 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _setting_text(name: str, value: Any) -> str:
+    """A setting's table cell; never empty (an empty data set path means the shipped file)."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    if value:
+        return value
+    key = name.removeprefix("evaluate.")
+    if name.startswith("evaluate.") and key in DEFAULT_DATASETS:
+        return f"(bundled {DEFAULT_DATASETS[key]})"
+    return '""'
+
+
 def _flatten(settings: dict, prefix: str = "") -> list[tuple[str, Any]]:
     items: list[tuple[str, Any]] = []
     for key, value in settings.items():
@@ -450,14 +509,86 @@ def _flatten(settings: dict, prefix: str = "") -> list[tuple[str, Any]]:
         if isinstance(value, dict) and value:
             items += _flatten(value, name + ".")
         else:
-            items.append((name, json.dumps(value) if not isinstance(value, str) else value))
+            items.append((name, _setting_text(name, value)))
     return items
 
 
 def _number(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
+        return "n/a"
     return format(value, fmt) if isinstance(value, (int, float)) else str(value)
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "not known"
+
+
+def _dataset_text(name: str, entry: dict, what: str) -> str:
+    size = f"{entry[what]:,} {what}"
+    if entry["bundled"]:
+        return f"`{entry['file']}` (bundled; {DATASET_TITLES[name]}): {size}"
+    return f"`{entry['file']}`: {size}"
+
+
+def _corpus_lines(report: dict) -> list[str]:
+    """What the vectors were trained on and evaluated with."""
+    corpus = report.get("corpus") or {}
+    rows = []
+    if corpus:
+        total, kept = corpus.get("total_tokens"), corpus.get("retained_tokens")
+        tokens = _count(total)
+        if isinstance(kept, int):
+            tokens += f" ({kept:,} of them in the vocabulary: the words trained on)"
+        rows += [
+            ["corpus", f"`{corpus['corpus']}`" if corpus.get("corpus") else "not known"],
+            ["tokens", tokens],
+            ["vocabulary", f"{_count(corpus.get('vocab_size'))} words"],
+        ]
+    else:
+        rows.append(["corpus", "not known (vectors read from a word2vec file)"])
+    datasets = report.get("datasets") or {}
+    for name, what in (("analogies", "questions"), ("wordsim353", "pairs"), ("simlex999", "pairs")):
+        if name in datasets:
+            rows.append([name, _dataset_text(name, datasets[name], what)])
+    return ["## Corpus and evaluation sets", "", *_table(["what", "value"], rows)]
+
+
+def gensim_reference(corpus: dict | None) -> dict | None:
+    """gensim's figures on this corpus (:data:`GENSIM_REFERENCES`), or None when not known."""
+    total = (corpus or {}).get("total_tokens")
+    return GENSIM_REFERENCES.get(total) if isinstance(total, int) else None
+
+
+def _reading_lines(report: dict) -> list[str]:
+    """How to read the numbers, and what gensim scores on the same corpus when known."""
+    restrict = report["analogy"]["restrict_vocab"]
+    lines = [
+        "## How to read the numbers",
+        "",
+        "- **Analogy accuracy**: a question `a b c d` (athens greece baghdad iraq) asks for the "
+        "word nearest to *b − a + c*, the three question words excluded; the answer counts "
+        f"only when it is exactly *d*, found among the {restrict:,} most frequent words. "
+        "Accuracy is the share of covered questions answered right (0 to 1; guessing scores "
+        "about 0). It grows with the corpus: about 0.01 on the bundled sample (~0.46M tokens), "
+        "0.36 for gensim and for w2v-spark on wiki8 (17M tokens).",
+        "- **Spearman**: the rank correlation between the model's cosine similarities and "
+        "people's scores of the same word pairs, from −1 to 1: 0 is no relation, 1 the same "
+        "order as people's. WordSim-353 scores relatedness (cup, coffee), SimLex-999 strict "
+        "similarity, which skip-gram captures less well (gensim on wiki8: 0.65 and 0.31).",
+    ]
+    reference = gensim_reference(report.get("corpus"))
+    if reference is None:
+        lines.append(
+            "- **gensim on this corpus**: not known (benchmarks/README.md measures wiki8 only)."
+        )
+    else:
+        lines.append(
+            f"- **gensim on this corpus**, {reference['corpus']}, with {reference['settings']}: "
+            f"analogy accuracy {reference['analogy']:.4f}, WordSim-353 "
+            f"{reference['wordsim353']:.4f}, SimLex-999 {reference['simlex999']:.4f} "
+            f"(w2v-spark in the same run: {reference['ours']:.4f}; {reference['source']})."
+        )
+    return [*lines, ""]
 
 
 def _percent(part: dict) -> str:
@@ -548,6 +679,8 @@ def render_markdown(
         f"Vectors: `{vectors['path']}`, {vectors['words']:,} words × {vectors['dim']} dimensions.",
         "",
     ]
+    lines += _corpus_lines(report)
+    lines += _reading_lines(report)
     if settings:
         lines += ["## Settings", "", *_table(["setting", "value"], _flatten(settings))]
     if metrics:
@@ -628,5 +761,6 @@ def write_report(
     with atomic_write(out / "report.md", "w") as handle:
         handle.write(markdown)
     written["markdown"] = out / "report.md"
-    logger.info("report written to %s", out)
+    # debug: the evaluation stage writes a local copy and logs where it publishes it.
+    logger.debug("report written to %s", out)
     return written

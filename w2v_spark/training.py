@@ -179,7 +179,9 @@ def what_is_kept(spark: SparkSession, out: str, plan: OutputPlan) -> str:
     again = "--overwrite --resume" if plan.work != out else "--resume"
     done = f" (last complete epoch {epochs[-1]})" if epochs else ""
     where = f"this run's checkpoints are in {storage.join(plan.work, 'checkpoints')}{done}"
-    return "; ".join(filter(None, [kept, f"{where}: rerun with {again} to continue"]))
+    return "; ".join(
+        filter(None, [kept, f"{where}: rerun with {again} (same settings) to continue"])
+    )
 
 
 def finished_model(spark: SparkSession, out: str) -> TrainResult:

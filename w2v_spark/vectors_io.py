@@ -154,7 +154,8 @@ def write_word2vec(
         out.write(f"{matrix.shape[0]} {matrix.shape[1]}\n".encode("ascii"))
         for block in rows:
             out.write(block)
-    logger.info(
+    # debug: callers often write a local copy that they then publish; they log where it went.
+    logger.debug(
         "wrote %d x %d vectors (%s) to %s",
         matrix.shape[0],
         matrix.shape[1],
