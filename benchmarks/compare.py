@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/compare.py --quick              # bundled sample, 1 epoch, CI smoke
     .venv/bin/python benchmarks/compare.py --executors 1,2,4,8 --systems gensim,ours,mllib
         # the executor curve: ours on a loopback standalone cluster of E one-core workers
-        # (scripts/loopback_cluster.py, spark-submit, P = E), MLlib with numPartitions = E
+        # (scripts/loopback_cluster.py, spark-submit, P = E), MLlib on the same kind of
+        # cluster with numPartitions = E (in local mode MLlib's tasks share one copy)
 
 Every system reads the same token stream: the corpus is tokenised once (whitespace split for
 text8-style input, else the vocabulary job's default pattern) into a temporary file of
@@ -151,16 +152,42 @@ def run_c_tool(args: argparse.Namespace, work: Path) -> dict:
     return {"train_seconds": time.perf_counter() - started, "note": "includes its vocabulary pass"}
 
 
-def run_mllib(args: argparse.Namespace, work: Path, partitions: int) -> dict:
+def run_mllib(args: argparse.Namespace, work: Path, partitions: int, executors: int = 0) -> dict:
+    """MLlib in local[cores] with numPartitions = P, or (``executors``) on a loopback cluster of
+    that many one-core workers with numPartitions = E.
+
+    In local mode every task of the one executor trains the same broadcast arrays in place
+    (a broadcast value is one object per executor JVM), so MLlib's partitions share one copy
+    there; only a cluster shows what its averaging of E executors' copies costs.
+    """
+    if executors:
+        from scripts.loopback_cluster import loopback_cluster
+
+        with loopback_cluster(executors, work / "cluster", worker_memory="3g") as cluster:
+            master = {
+                "spark.master": cluster.url,
+                "spark.executor.cores": "1",
+                "spark.cores.max": str(executors),
+                "spark.executor.memory": "2g",
+            }
+            result = fit_mllib(args, work, partitions, master)
+        shutil.rmtree(work / "cluster", ignore_errors=True)
+        return result
+    return fit_mllib(args, work, partitions, {"spark.master": f"local[{args.cores}]"})
+
+
+def fit_mllib(args: argparse.Namespace, work: Path, partitions: int, master: dict) -> dict:
     from pyspark.ml.feature import Word2Vec
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     t = load_config(args.config).train
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    for key, value in master.items():
+        builder = builder.config(key, value)
     spark = (
-        SparkSession.builder.master(f"local[{args.cores}]")
-        .config("spark.driver.memory", "6g")
+        builder.config("spark.driver.memory", "6g")
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
@@ -254,6 +281,8 @@ def child_main(args: argparse.Namespace) -> None:
         result = run_c_tool(args, work)
     elif system == "mllib":
         result = run_mllib(args, work, int(partitions))
+    elif system == "mllib-cluster":
+        result = run_mllib(args, work, int(partitions), executors=int(partitions))
     elif system == "cluster":
         result = run_ours(args, work, int(partitions), executors=int(partitions))
     else:
@@ -369,8 +398,8 @@ def main() -> None:
     parser.add_argument(
         "--executors",
         default="",
-        help="comma-separated E: ours on a loopback cluster of E one-core workers (P = E), "
-        "MLlib with numPartitions = E; --partitions adds local runs of ours",
+        help="comma-separated E: ours and MLlib on a loopback cluster of E one-core workers "
+        "(P = numPartitions = E); --partitions adds local runs of ours",
     )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument(
@@ -415,9 +444,11 @@ def main() -> None:
             runs = [(s, 0) for s in systems if s in ("gensim", "c")]
             runs += [("ours", p) for p in partitions if "ours" in systems]
             runs += [("cluster", e) for e in counts if "ours" in systems]
-            runs += [("mllib", e) for e in counts if "mllib" in systems]
+            runs += [("mllib-cluster", e) for e in counts if "mllib" in systems]
         for system, p in runs:
-            name = {"cluster": f"ours E={p}"}.get(system, f"{system} P={p}" if p else system)
+            name = {"cluster": f"ours E={p}", "mllib-cluster": f"mllib E={p}"}.get(
+                system, f"{system} P={p}" if p else system
+            )
             (work / "vectors.bin").unlink(missing_ok=True)
             cmd = [
                 sys.executable,
