@@ -245,3 +245,12 @@ def test_momentum_from_executor_replicas_equals_momentum_from_partition_copies()
     np.testing.assert_allclose(from_rows, from_deltas, atol=1e-6)
     np.testing.assert_allclose(moved_rows, moved_deltas, atol=1e-6)
     np.testing.assert_allclose(from_rows[0], [1.2, 0.8], atol=1e-6)
+
+
+def test_only_copies_combined_by_block_momentum_take_the_alpha_scale():
+    from w2v_spark.averaging import resolve_copy_alpha_scale
+
+    assert resolve_copy_alpha_scale(2.0, 4, "momentum") == 2.0
+    assert resolve_copy_alpha_scale(2.0, 1, "momentum") == 1.0  # local mode: one copy
+    assert resolve_copy_alpha_scale(2.0, 8, "matched") == 1.0  # partition copies keep alpha
+    assert resolve_copy_alpha_scale(1.0, 4, "momentum") == 1.0  # the default

@@ -108,6 +108,13 @@ class TrainConfig:
     # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "mean" with executor replicas or up to 2
     # partitions, else "matched", the most accurate on full wiki8 (benchmarks/README.md).
     averaging: str = "auto"
+    # Each copy trains at this multiple of alpha (and of the decayed rate) when more than one
+    # copy is combined by block momentum. Averaging E copies counts each copy's change 1/E; 2x
+    # makes up part of it (30% of wiki8, E = 4: 0.040 -> 0.077 analogy in the screen, 0.039 ->
+    # 0.071 on a loopback cluster), but on full wiki8 at E = 2 it spiked the loss in epoch 2
+    # (2.58, 5.23, 4.54, 2.78, 2.41) before ending at 0.93x gensim: not yet a safe default
+    # (benchmarks/README.md). One copy (local mode) always trains at alpha.
+    copy_alpha_scale: float = 1.0
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
     # Write a checkpoint after every epoch so a crashed run can --resume.
@@ -285,6 +292,7 @@ def validate(config: Config) -> None:
         t.alpha > 0 and 0 <= t.min_alpha <= t.alpha,
         "train: need alpha > 0 and 0 <= min_alpha <= alpha",
     )
+    _check(t.copy_alpha_scale >= 1, "train.copy_alpha_scale must be >= 1")
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
     _check(t.syncs_per_epoch >= 0, "train.syncs_per_epoch must be >= 0 (0 = auto)")

@@ -45,6 +45,7 @@ from w2v_spark.averaging import (
     average_touched_rows,
     block_momentum,
     replica_row_block,
+    resolve_copy_alpha_scale,
     resolve_rule,
     resolve_syncs,
     split_rule,
@@ -108,6 +109,7 @@ def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -
         "seed",
         "syncs_per_epoch",
         "averaging",
+        "copy_alpha_scale",
         "replicas",
         "batch_words",
     )
@@ -462,7 +464,7 @@ def train_into(
     run_token = uuid.uuid4().hex
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions (one replica per %s, "
-        "%d expected), epochs %d..%d, %d sync(s)/epoch, averaging %s",
+        "%d expected), epochs %d..%d, %d sync(s)/epoch, averaging %s, copies at %gx alpha",
         len(words),
         cfg.vector_size,
         corpus_words,
@@ -473,6 +475,7 @@ def train_into(
         cfg.epochs,
         syncs,
         averaging,
+        resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging),
     )
     sync_words = corpus_words / syncs
     try:
@@ -487,6 +490,7 @@ def train_into(
                         for p in (progress - sync_words / total_words, progress)
                     ]
                     start_from_look_ahead(syn0, syn1neg, momentum, copies, rates)
+                scale = resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging)
                 weights = sc.broadcast((syn0, syn1neg))
                 task = SyncTask(
                     weights=weights,
@@ -497,7 +501,7 @@ def train_into(
                     syncs=syncs,
                     window=cfg.window,
                     negative=cfg.negative,
-                    alpha=cfg.alpha,
+                    alpha=cfg.alpha * scale,
                     min_alpha=cfg.min_alpha,
                     progress_start=progress,
                     progress_per_word=copies / total_words,
