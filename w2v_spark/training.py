@@ -215,7 +215,7 @@ def check_finite(
             raise UserError(
                 f"training diverged in epoch {epoch}: the weights hold NaN, Inf or values "
                 f"above {DIVERGED_ABOVE:g} (train.alpha={cfg.alpha} too high, or averaging "
-                f"{averaging!r} with too many partitions); the last complete checkpoint is kept"
+                f"{averaging!r} with too many partitions)"
             )
 
 
@@ -275,7 +275,7 @@ def check_loss_falls(metrics: list[dict], cfg: TrainConfig) -> None:
         raise UserError(
             f"training diverged in epoch {metrics[-1]['epoch']}: the loss rose two epochs "
             f"running ({first:.4f} -> {middle:.4f} -> {last:.4f}; train.alpha={cfg.alpha}, "
-            f"averaging {cfg.averaging!r}); checkpoints of earlier epochs are kept"
+            f"averaging {cfg.averaging!r})"
         )
 
 
@@ -308,13 +308,12 @@ def check_epoch_trained(metrics: list[dict], cfg: TrainConfig) -> None:
         raise UserError(
             f"training stopped in epoch {last['epoch']}: it trained no (centre, context) pair "
             f"(loss nan): subsampling (train.sample={cfg.sample:g}) left fewer than 2 words in "
-            "every sentence; lower train.sample (0 turns it off) or use a larger corpus; "
-            "checkpoints of earlier epochs are kept"
+            "every sentence; lower train.sample (0 turns it off) or use a larger corpus"
         )
     if not math.isfinite(loss):
         raise UserError(
             f"training diverged in epoch {last['epoch']}: the loss is {loss} "
-            f"(train.alpha={cfg.alpha} too high?); checkpoints of earlier epochs are kept"
+            f"(train.alpha={cfg.alpha} too high?)"
         )
 
 
