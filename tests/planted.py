@@ -107,3 +107,15 @@ def planted_corpus(
                 if i != j:
                     analogies.append((index[a], index[b], index[c], index[d]))
     return words, raw_counts[order], sentences, analogies
+
+
+def planted_vocabulary(spark, root, settings: list[str], *, seed: int, n_sentences: int):
+    """The vocabulary job's output on a planted corpus written under ``root``: ``root/vocab``."""
+    from w2v_spark.config import build_config
+    from w2v_spark.vocab import build_vocabulary
+
+    words, _, sentences, _ = planted_corpus(seed=seed, n_sentences=n_sentences)
+    (root / "corpus.txt").write_text("\n".join(" ".join(words[i] for i in s) for s in sentences))
+    config = build_config({}, settings)
+    build_vocabulary(spark, config, corpus=str(root / "corpus.txt"), out=str(root / "vocab"))
+    return root / "vocab"

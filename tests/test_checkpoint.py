@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.planted import planted_corpus
+from tests.planted import planted_vocabulary
 from w2v_spark import training
 from w2v_spark.checkpoint import load_last_checkpoint, save_checkpoint
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
 from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
 
 # One copy per partition: the bit-reproducible mode, so a resumed epoch equals the lost one.
 SETTINGS = [
@@ -35,13 +34,8 @@ def train(spark, vocab: str, out: Path, **kwargs):
 
 @pytest.fixture(scope="module")
 def tiny_vocab(spark, tmp_path_factory) -> str:
-    words, _, sentences, _ = planted_corpus(seed=5, n_sentences=1500)
     root = tmp_path_factory.mktemp("tiny")
-    (root / "corpus.txt").write_text("\n".join(" ".join(words[i] for i in s) for s in sentences))
-    build_vocabulary(
-        spark, build_config({}, SETTINGS), corpus=str(root / "corpus.txt"), out=str(root / "vocab")
-    )
-    return str(root / "vocab")
+    return str(planted_vocabulary(spark, root, SETTINGS, seed=5, n_sentences=1500))
 
 
 @pytest.fixture(scope="module")

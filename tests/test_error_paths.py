@@ -10,11 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.planted import planted_corpus
+from tests.planted import planted_vocabulary
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
 from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
 
 SETTINGS = [
     "vocab.min_count=1",
@@ -28,13 +27,8 @@ SETTINGS = [
 @pytest.fixture(scope="module")
 def tiny_vocab(spark, tmp_path_factory) -> Path:
     """The vocabulary job's output on a small planted corpus (about 7,500 tokens)."""
-    words, _, sentences, _ = planted_corpus(seed=11, n_sentences=500)
     root = tmp_path_factory.mktemp("errors")
-    (root / "corpus.txt").write_text("\n".join(" ".join(words[i] for i in s) for s in sentences))
-    build_vocabulary(
-        spark, build_config({}, SETTINGS), corpus=str(root / "corpus.txt"), out=str(root / "vocab")
-    )
-    return root / "vocab"
+    return planted_vocabulary(spark, root, SETTINGS, seed=11, n_sentences=500)
 
 
 def test_resume_with_other_settings_names_them_in_one_line(spark, tiny_vocab, tmp_path):

@@ -63,17 +63,20 @@ def copy_model(finished: Path, tmp_path: Path) -> Path:
     return model
 
 
+def train(spark, finished: Path, out: Path, *settings: str, **kwargs):
+    """Train the finished fixture's vocabulary into ``out`` with TINY plus ``settings``."""
+    config = build_config({}, [*TINY, *settings])
+    return train_model(spark, config, vocab_dir=str(finished / "vocab"), out=str(out), **kwargs)
+
+
 # Case 1: --overwrite trains beside the finished model and swaps only a complete one in.
 
 
 def test_failed_overwrite_leaves_the_finished_model_byte_for_byte(spark, finished, tmp_path):
     model = copy_model(finished, tmp_path)
     before = snapshot(model)
-    config = build_config({}, [*TINY, "train.alpha=100", "train.epochs=3"])
     with pytest.raises(UserError) as failure:
-        train_model(
-            spark, config, vocab_dir=str(finished / "vocab"), out=str(model), overwrite=True
-        )
+        train(spark, finished, model, "train.alpha=100", "train.epochs=3", overwrite=True)
     message = str(failure.value)
     assert "\n" not in message
     assert f"the finished model at {model} is untouched" in message
@@ -86,8 +89,7 @@ def test_failed_overwrite_leaves_the_finished_model_byte_for_byte(spark, finishe
 def test_overwrite_swaps_in_the_new_model_only_when_complete(spark, finished, tmp_path):
     model = copy_model(finished, tmp_path)
     old = (model / "vectors.bin").read_bytes()
-    config = build_config({}, [*TINY, "train.seed=7"])
-    train_model(spark, config, vocab_dir=str(finished / "vocab"), out=str(model), overwrite=True)
+    train(spark, finished, model, "train.seed=7", overwrite=True)
     assert (model / "_SUCCESS").exists()
     assert (model / "vectors.bin").read_bytes() != old
     assert json.loads((model / "config.json").read_text())["train"]["seed"] == 7
@@ -129,13 +131,7 @@ def test_training_into_its_own_vocabulary_is_refused(spark, finished, out_of):
     vocab = finished / "vocab"
     before = snapshot(vocab)
     with pytest.raises(UserError, match=r"^--out .* overlaps the input --vocab") as failure:
-        train_model(
-            spark,
-            build_config({}, TINY),
-            vocab_dir=str(vocab),
-            out=str(out_of(finished)),
-            overwrite=True,
-        )
+        train(spark, finished, out_of(finished), overwrite=True)
     assert "\n" not in str(failure.value)
     assert snapshot(vocab) == before
 
@@ -174,12 +170,7 @@ def test_an_output_under_a_file_fails_before_any_work(spark, finished, tmp_path)
     blocker.write_text("x")
     started = time.perf_counter()
     with pytest.raises(UserError, match=f"{blocker} is a file, not a directory"):
-        train_model(
-            spark,
-            build_config({}, TINY),
-            vocab_dir=str(finished / "vocab"),
-            out=str(blocker / "model"),
-        )
+        train(spark, finished, blocker / "model")
     assert time.perf_counter() - started < 5
 
 
@@ -211,12 +202,7 @@ def test_a_second_run_on_a_locked_output_is_refused(spark, finished, tmp_path):
     try:
         live_owner(tmp_path / "model", other.pid)
         with pytest.raises(UserError) as failure:
-            train_model(
-                spark,
-                build_config({}, TINY),
-                vocab_dir=str(finished / "vocab"),
-                out=str(tmp_path / "model"),
-            )
+            train(spark, finished, tmp_path / "model")
     finally:
         other.kill()
         other.wait()
@@ -230,12 +216,7 @@ def test_the_lock_of_a_dead_run_is_taken_over(spark, finished, tmp_path, caplog)
     dead = subprocess.Popen(["true"])
     dead.wait()
     live_owner(tmp_path / "model", dead.pid)
-    train_model(
-        spark,
-        build_config({}, TINY),
-        vocab_dir=str(finished / "vocab"),
-        out=str(tmp_path / "model"),
-    )
+    train(spark, finished, tmp_path / "model")
     assert "took over the lock of a dead train run" in caplog.text
     assert (tmp_path / "model" / "_SUCCESS").exists()
     assert not Path(outputs.lock_path(str(tmp_path / "model"))).exists()
@@ -262,13 +243,7 @@ def test_a_later_run_sweeps_what_killed_runs_left(spark, finished, tmp_path):
     (model / "metrics.json.tmp-00aa11bb").write_text("{")
     unrelated = tmp_path / ".other.tmp-0123abcd"
     unrelated.mkdir()
-    train_model(
-        spark,
-        build_config({}, TINY),
-        vocab_dir=str(finished / "vocab"),
-        out=str(model),
-        resume=True,
-    )
+    train(spark, finished, model, resume=True)
     assert not any(path.exists() for path in left)
     assert not (model / "metrics.json.tmp-00aa11bb").exists()
     assert unrelated.exists()  # another output's: not ours to judge
@@ -340,13 +315,7 @@ def test_killing_the_driver_during_the_overwrite_publish_keeps_the_previous_mode
     assert snapshot(model) == before  # readable and complete: the same bytes, _SUCCESS included
     assert (tmp_path / ".model.next").exists()  # the killed run's staging directory
     # The next run takes over the dead run's lock, sweeps and finishes the replacement.
-    train_model(
-        spark,
-        build_config({}, TINY),
-        vocab_dir=str(finished / "vocab"),
-        out=str(model),
-        overwrite=True,
-    )
+    train(spark, finished, model, overwrite=True)
     assert (model / "_SUCCESS").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 

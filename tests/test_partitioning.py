@@ -12,11 +12,10 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.planted import planted_corpus
+from tests.planted import planted_vocabulary
 from w2v_spark.config import build_config
 from w2v_spark.partitioning import resolve_num_partitions
 from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
 
 
 def test_enough_tokens_per_partition_keeps_the_setting_silently():
@@ -79,11 +78,7 @@ SMALL = [
 def small_vocab(spark, tmp_path_factory) -> str:
     """The vocabulary job's output for 300 planted sentences (4,135 tokens)."""
     root = tmp_path_factory.mktemp("small")
-    words, _, sentences, _ = planted_corpus(seed=5, n_sentences=300)
-    (root / "corpus.txt").write_text("\n".join(" ".join(words[i] for i in s) for s in sentences))
-    config = build_config({}, SMALL)
-    build_vocabulary(spark, config, corpus=str(root / "corpus.txt"), out=str(root / "vocab"))
-    return str(root / "vocab")
+    return str(planted_vocabulary(spark, root, SMALL, seed=5, n_sentences=300))
 
 
 def test_a_run_asking_for_too_many_partitions_trains_in_the_capped_number(
