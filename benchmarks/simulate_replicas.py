@@ -17,7 +17,13 @@ Rules (``Δ_k`` = copy k's change since the last combination, over all E copies)
 - ``mean``: ``W + Σ_k Δ_k / E``;
 - ``sum``: ``W + Σ_k Δ_k`` (every change kept, as if the copies had run one after another);
 - ``bmuf``: block momentum with Nesterov look-ahead: the model is the copies' mean, and they
-  restart from it plus ``(1 - 1/E)`` times the last move (Chen & Huo 2016).
+  restart from it plus ``(1 - 1/E)`` times the last move (Chen & Huo 2016);
+- ``blocks``: no copies: block rotation (:mod:`w2v_spark.rotation`) with E blocks and
+  ``--passes`` passes, its buckets trained one after another (the buckets of a sub-round
+  share no row, so this is exactly what E executors compute, in another order of the same
+  independent updates).
+
+    .venv/bin/python benchmarks/simulate_replicas.py --replicas 4 --rule blocks --passes 4
 
 A screen, not a measurement: the copies take turns, so it shows what combining costs in
 accuracy, never speed. Results are appended to ``--out`` as JSON lines.
@@ -39,8 +45,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare import WIKI8, prepare_corpus  # noqa: E402
 
+from w2v_spark.blocks import (  # noqa: E402
+    PairBucket,
+    assign_blocks,
+    bucket_pairs,
+    local_ids,
+    rotation,
+    train_pairs,
+)
 from w2v_spark.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
 from w2v_spark.kernel import init_weights, train_sentences  # noqa: E402
+from w2v_spark.rotation import BlockLayout, step_pairs_for  # noqa: E402
 from w2v_spark.sampling import keep_probabilities, noise_cdf  # noqa: E402
 
 DATA = ROOT / "w2v_spark" / "data"
@@ -100,13 +115,59 @@ def chunks(share: list[np.ndarray], words: int) -> list[list[np.ndarray]]:
     return out + ([current] if current else [])
 
 
+def train_blocks(args, counts, sentences) -> tuple[np.ndarray, list[float]]:
+    """Block rotation with ``args.replicas`` blocks: ``(syn0, losses per epoch)``."""
+    blocks, passes = args.replicas, args.passes
+    keep = keep_probabilities(counts, 1e-3)
+    block_of = assign_blocks(counts * keep, blocks)
+    layout = BlockLayout.build(block_of, local_ids(block_of), counts, 0.75)
+    members = [layout.members(b) for b in range(blocks)]
+    syn0, syn1neg = init_weights(len(counts), args.dim, args.seed)
+    rng = np.random.default_rng(args.seed)
+    sub_rounds, losses, started = passes * blocks, [], time.time()
+    for epoch in range(args.epochs):
+        buckets = bucket_pairs(
+            sentences, keep_prob=keep, window=5, rng=rng, block_of=block_of,
+            local=layout.local, blocks=blocks,
+        )  # fmt: skip
+        loss = pairs = 0.0
+        for s in range(sub_rounds):
+            p, r = divmod(s, blocks)
+            start = (epoch + s / sub_rounds) / args.epochs
+            for i, j in rotation(blocks, r):
+                whole = buckets.get((i, j))
+                if whole is None:
+                    continue
+                n = whole.centres.size
+                lo, hi = n * p // passes, n * (p + 1) // passes
+                piece = PairBucket(
+                    whole.centres[lo:hi], whole.contexts[lo:hi], whole.raw_words * (hi - lo) / n
+                )
+                if hi == lo:
+                    continue
+                rows0, rows1 = syn0[members[i]], syn1neg[members[j]]
+                stats = train_pairs(
+                    rows0, rows1, piece, noise=layout.noise[j], negative=5,
+                    alpha=0.025 * args.lr_scale, min_alpha=0.0001, progress_start=start,
+                    progress_per_word=1 / (sub_rounds * args.epochs) / piece.raw_words,
+                    rng=rng, step_pairs=step_pairs_for(blocks),
+                )  # fmt: skip
+                syn0[members[i]], syn1neg[members[j]] = rows0, rows1
+                loss += stats.loss_sum
+                pairs += stats.loss_pairs
+        losses.append(round(loss / max(pairs, 1.0), 4))
+        print(f"epoch {epoch + 1}: loss {losses[-1]}, {time.time() - started:.0f} s", flush=True)
+    return syn0, losses
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--corpus", type=Path, default=WIKI8)
     p.add_argument("--fraction", type=float, default=0.3)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--replicas", type=int, default=4)
-    p.add_argument("--rule", choices=("mean", "sum", "bmuf"), default="mean")
+    p.add_argument("--rule", choices=("mean", "sum", "bmuf", "blocks"), default="mean")
+    p.add_argument("--passes", type=int, default=4, help="with --rule blocks")
     p.add_argument("--sync-every", type=int, default=0, help="words per replica (0: epoch)")
     p.add_argument("--hot", type=int, default=0, help="rows combined every --hot-every words")
     p.add_argument("--hot-rule", choices=("mean", "sum", "bmuf"), default="mean")
@@ -122,6 +183,11 @@ def main() -> None:
         args.corpus, args.fraction, 5, args.cache / f"{args.corpus.stem}-{args.fraction}.npz"
     )
     vocab, E = len(words), args.replicas
+    if args.rule == "blocks":
+        started = time.time()
+        syn0, losses = train_blocks(args, counts, sentences)
+        report(args, words, syn0, losses, syncs=0, seconds=time.time() - started)
+        return
     keep, cdf = keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)
     model = list(init_weights(vocab, args.dim, args.seed))
     start = [m.copy() for m in model]
@@ -178,17 +244,20 @@ def main() -> None:
         syncs += 1
         losses.append(round(loss / max(pairs, 1.0), 4))
         print(f"epoch {epoch + 1}: loss {losses[-1]}, {time.time() - started:.0f} s", flush=True)
-    analogy = evaluate_analogies(
-        words, model[0], DATA / "questions-words.txt", restrict_vocab=30000
-    )
-    wordsim = evaluate_word_pairs(words, model[0], DATA / "wordsim353.tsv")["spearman"]
+    report(args, words, model[0], losses, syncs=syncs, seconds=time.time() - started)
+
+
+def report(args, words, syn0, losses, *, syncs: int, seconds: float) -> None:
+    """Score ``syn0`` like compare.py, print and append one JSON line to ``--out``."""
+    analogy = evaluate_analogies(words, syn0, DATA / "questions-words.txt", restrict_vocab=30000)
+    wordsim = evaluate_word_pairs(words, syn0, DATA / "wordsim353.tsv")["spearman"]
     result = {
         **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "analogy": round(analogy["total"]["accuracy"], 4),
         "wordsim353": round(wordsim, 4),
         "losses": losses,
         "full_syncs": syncs,
-        "seconds": round(time.time() - started, 1),
+        "seconds": round(seconds, 1),
     }
     print(json.dumps(result), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -348,11 +348,13 @@ def test_killed_worker_and_executor_mid_epoch_the_run_still_completes(
     np.testing.assert_allclose(vectors, reference, rtol=0, atol=1e-5)
 
 
-def test_two_executors_on_one_host_learn_the_planted_analogies_as_one_process_does(
+def test_two_executors_train_blocks_in_rotation_to_the_same_vectors_as_local_mode(
     spark, cluster, tmp_path
 ):
-    # Two one-core workers on 127.0.0.1: two executors, each with its own shared copy, which
-    # the driver must combine as two replicas (they once shared one id and were summed).
+    # Two one-core workers on 127.0.0.1: on a cluster the default is block rotation, where no
+    # executor holds a copy to combine; every draw is seeded by (seed, epoch, partition or
+    # bucket), so the cluster must give local mode's vectors, and those solve the planted
+    # analogies as one process does.
     cluster.ensure_workers()
     words, _, sentences, analogies = planted_corpus(seed=3, n_sentences=12_000)
     (tmp_path / "corpus.txt").write_text(
@@ -370,11 +372,19 @@ def test_two_executors_on_one_host_learn_the_planted_analogies_as_one_process_do
         log=tmp_path / "train.log",
     )  # fmt: skip
     metrics = json.loads((model / "metrics.json").read_text())["epochs"]
-    assert [m["replicas"] for m in metrics] == [2] * len(metrics)
+    assert [(m["replicas"], m["blocks"]) for m in metrics] == [(1, 4)] * len(metrics)
     assert metrics[-1]["loss"] < metrics[0]["loss"]
     rows = pq.read_table(model / "vectors.parquet").to_pylist()
     trained_words = [r["word"] for r in rows]
     vectors = np.array([r["vector"] for r in rows], np.float32)
+    local = train_model(
+        spark,
+        build_config({}, [*PLANTED, "train.num_partitions=4", "train.replicas=blocks"]),
+        vocab_dir=str(vocab),
+        out=str(tmp_path / "local-model"),
+    )
+    assert local.words == trained_words
+    np.testing.assert_allclose(vectors, local.syn0, rtol=0, atol=1e-6)
     as_words = [tuple(words[i] for i in q) for q in analogies]
     cluster_accuracy = solved_fraction(trained_words, vectors, as_words)
     local_accuracy = single_process_accuracy(spark, str(vocab), as_words)

@@ -112,8 +112,14 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
         ("train.num_partitions=2",),
         ("train.num_partitions=8",),
         ("train.num_partitions=2", "train.replicas=partition"),
+        ("train.num_partitions=4", "train.replicas=blocks"),
     ],
-    ids=["executor-replica-2-partitions", "executor-replica-8-partitions", "2-partition-copies"],
+    ids=[
+        "executor-replica-2-partitions",
+        "executor-replica-8-partitions",
+        "2-partition-copies",
+        "4-blocks-in-rotation",
+    ],
 )
 def test_partitions_learn_the_planted_analogies_like_one_process(
     spark, planted, planted_vocab, tmp_path, extra
@@ -186,6 +192,31 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(
     assert [m["epoch"] for m in resumed.metrics] == [1, 2, 3]
     np.testing.assert_allclose(resumed.syn0, full.syn0, rtol=0, atol=1e-5)
     np.testing.assert_allclose(resumed.syn1neg, full.syn1neg, rtol=0, atol=1e-5)
+
+
+def test_blocks_in_rotation_are_reproducible_and_resume_exactly(
+    spark, planted_vocab, tmp_path, monkeypatch
+):
+    extra = ("train.epochs=2", "train.num_partitions=3", "train.replicas=blocks")
+    full = train(spark, planted_vocab, tmp_path / "full", *extra)
+    again = train(spark, planted_vocab, tmp_path / "again", *extra)
+    np.testing.assert_array_equal(again.syn0, full.syn0)
+    assert [(m["blocks"], m["block_passes"]) for m in full.metrics] == [(3, 4), (3, 4)]
+    real_save = training.save_checkpoint
+
+    def crash_after_epoch_1(spark_, out, epoch, *args, **kwargs):
+        path = real_save(spark_, out, epoch, *args, **kwargs)
+        if epoch == 1:
+            raise RuntimeError("driver killed")
+        return path
+
+    monkeypatch.setattr(training, "save_checkpoint", crash_after_epoch_1)
+    with pytest.raises(RuntimeError, match="driver killed"):
+        train(spark, planted_vocab, tmp_path / "crashed", *extra)
+    monkeypatch.undo()
+    resumed = train(spark, planted_vocab, tmp_path / "crashed", *extra, resume=True)
+    np.testing.assert_array_equal(resumed.syn0, full.syn0)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
 
 
 def test_diverging_weights_stop_the_run_naming_the_epoch(spark, planted_vocab, tmp_path):

@@ -92,12 +92,20 @@ class TrainConfig:
     seed: int = 1
     # Training partitions; 0 means Spark's default parallelism (one per core).
     num_partitions: int = 0
-    # Who holds a copy of the weights: "executor" (default), the tasks of one executor train one
-    # shared copy Hogwild-style as gensim's threads do, so only executors are averaged and one
-    # executor (local mode) matches gensim at any partition count; runs are not bit-reproducible
-    # (concurrent tasks interleave). "partition": a copy per partition, bit-reproducible, but
-    # averaging P copies loses accuracy as P grows (benchmarks/README.md).
-    replicas: str = "executor"
+    # Who holds the weights. "executor": the tasks of one executor train one shared copy
+    # Hogwild-style as gensim's threads do, so one executor (local mode) matches gensim at any
+    # partition count; not bit-reproducible. "blocks": no copies at all: the vocabulary is cut
+    # into num_partitions blocks and executors train disjoint (syn0 block, syn1neg block)
+    # buckets in rotation (w2v_spark/rotation.py), so no accuracy is lost to combining at any
+    # executor count; bit-reproducible. "partition": a copy per partition, averaged (kept for
+    # comparison). "auto" (default): "executor" under a local master, "blocks" on a cluster,
+    # where executor copies had to be averaged and lost accuracy (benchmarks/README.md).
+    replicas: str = "auto"
+    # With "blocks": each (centre block, context block) bucket is cut into this many pieces and
+    # the rotation runs once per piece, so a word meets every context block this many times
+    # per epoch (30% of wiki8, 3 epochs, 4 blocks: 0.093 analogy with 1 pass, 0.117 with 2,
+    # 0.121 with 8; one copy 0.115). Each pass costs B broadcasts and collects of the model.
+    block_passes: int = 4
     # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
     # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
     # benchmarks/README.md).
@@ -296,7 +304,11 @@ def validate(config: Config) -> None:
     _check(t.epochs >= 1, "train.epochs must be >= 1")
     _check(t.num_partitions >= 0, "train.num_partitions must be >= 0")
     _check(t.syncs_per_epoch >= 0, "train.syncs_per_epoch must be >= 0 (0 = auto)")
-    _check(t.replicas in ("executor", "partition"), "train.replicas: executor or partition")
+    _check(
+        t.replicas in ("auto", "executor", "blocks", "partition"),
+        "train.replicas: auto, executor, blocks or partition",
+    )
+    _check(t.block_passes >= 1, "train.block_passes must be >= 1")
     rules = ("weighted", "mean", "sum", "matched")
     _check(
         t.averaging in ("auto", "momentum") or all(r in rules for r in t.averaging.split("/", 1)),

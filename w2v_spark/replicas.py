@@ -49,11 +49,23 @@ from w2v_spark.averaging import BLOCK_ROWS, RowBlock
 _PREFIX = "w2v-shared-"
 
 
-def resolve_replicas(replicas: str, num_partitions: int) -> str:
-    """``"executor"`` with one partition is ``"partition"``: a lone task shares with nobody, so
-    it trains its own copy (ordinary memory, full-size Hogwild steps, bit-reproducible): on
-    wiki8 176,793 words/s against 133,053 with the memory-mapped copy (benchmarks/README.md)."""
-    return "partition" if num_partitions == 1 else replicas
+def resolve_replicas(replicas: str, num_partitions: int, local_master: bool = True) -> str:
+    """``"auto"``: ``"executor"`` under a local master (one executor), ``"blocks"`` on a
+    cluster (:mod:`w2v_spark.rotation`). One partition is ``"partition"`` whatever was asked:
+    a lone task shares with nobody, so it trains its own copy (ordinary memory, full-size
+    Hogwild steps, bit-reproducible): on wiki8 176,793 words/s against 133,053 with the
+    memory-mapped copy (benchmarks/README.md)."""
+    if num_partitions == 1:
+        return "partition"
+    if replicas == "auto":
+        return "executor" if local_master else "blocks"
+    return replicas
+
+
+def is_local_master(master: str) -> bool:
+    """``local`` and ``local[N]`` run every task in the driver's one executor; ``local-cluster``
+    starts real executors, like a cluster manager."""
+    return master.startswith("local") and not master.startswith("local-cluster")
 
 
 def executor_count(spark: SparkSession) -> int:

@@ -61,11 +61,12 @@ def _quiet(spark: SparkSession, logger: str) -> None:
 
 
 @contextlib.contextmanager
-def job_group(spark: SparkSession, name: str) -> Iterator[None]:
-    """Name the Spark jobs run inside, so the Spark UI reads as the pipeline does."""
+def job_group(spark: SparkSession, name: str, level: int = logging.INFO) -> Iterator[None]:
+    """Name the Spark jobs run inside, so the Spark UI reads as the pipeline does; the name
+    is logged at ``level`` (DEBUG for steps that recur many times an epoch)."""
     sc = spark.sparkContext
     sc.setJobGroup(name.split(":")[0].strip().replace(" ", "-"), name)
-    log.info("%s", name)
+    log.log(level, "%s", name)
     try:
         yield
     finally:

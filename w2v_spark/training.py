@@ -50,6 +50,7 @@ from w2v_spark.averaging import (
     resolve_syncs,
     split_rule,
 )
+from w2v_spark.blocks import assign_blocks, local_ids
 from w2v_spark.checkpoint import (
     check_compatible,
     complete_epochs,
@@ -68,7 +69,13 @@ from w2v_spark.model_io import (
 from w2v_spark.outputs import owned_output, staged_path, swap_in
 from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
 from w2v_spark.partitioning import load_sentences, resolve_num_partitions
-from w2v_spark.replicas import executor_count, remove_shared_weights, resolve_replicas
+from w2v_spark.replicas import (
+    executor_count,
+    is_local_master,
+    remove_shared_weights,
+    resolve_replicas,
+)
+from w2v_spark.rotation import BlockLayout, train_epoch_by_blocks
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -95,8 +102,11 @@ def read_vocabulary(spark: SparkSession, vocab_dir: str) -> tuple[list[str], np.
     return frame["word"].tolist(), frame["count"].to_numpy(np.int64)
 
 
-def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -> dict:
-    """Settings a checkpoint must share with the run that resumes it."""
+def resume_fingerprint(
+    cfg: TrainConfig, vocab_size: int, num_partitions: int, replicas: str | None = None
+) -> dict:
+    """Settings a checkpoint must share with the run that resumes it (``replicas`` as
+    resolved, when given: "auto" means different things in local mode and on a cluster)."""
     keys = (
         "vector_size",
         "window",
@@ -111,10 +121,12 @@ def resume_fingerprint(cfg: TrainConfig, vocab_size: int, num_partitions: int) -
         "averaging",
         "copy_alpha_scale",
         "replicas",
+        "block_passes",
         "batch_words",
     )
     return {
         **{k: getattr(cfg, k) for k in keys},
+        **({"replicas": replicas} if replicas else {}),
         "vocab_size": vocab_size,
         "num_partitions": num_partitions,
     }
@@ -434,7 +446,8 @@ def train_into(
     tables = sc.broadcast(
         (keep_probabilities(counts, cfg.sample), noise_cdf(counts, cfg.ns_exponent))
     )
-    fingerprint = resume_fingerprint(cfg, len(words), num_partitions)
+    replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master))
+    fingerprint = resume_fingerprint(cfg, len(words), num_partitions, replicas)
 
     checkpoint = load_last_checkpoint(spark, out) if resume else None
     if checkpoint is not None:
@@ -448,13 +461,23 @@ def train_into(
         syn0, syn1neg = init_weights(len(words), cfg.vector_size, cfg.seed)
         first_epoch, words_done, metrics = 1, 0, []
     reducers = max(1, min(num_partitions, math.ceil(len(words) / BLOCK_ROWS)))
-    replicas = resolve_replicas(cfg.replicas, num_partitions)
-    averaging = resolve_rule(cfg.averaging, num_partitions, replicas)
-    syncs = resolve_syncs(cfg.syncs_per_epoch, num_partitions, replicas)
+    blocked = replicas == "blocks"
+    averaging = "none" if blocked else resolve_rule(cfg.averaging, num_partitions, replicas)
+    syncs = 1 if blocked else resolve_syncs(cfg.syncs_per_epoch, num_partitions, replicas)
+    layout = None
+    if blocked:  # one block per partition, balanced by the expected tokens left by subsampling
+        block_of = assign_blocks(counts * keep_probabilities(counts, cfg.sample), num_partitions)
+        layout = sc.broadcast(
+            BlockLayout.build(block_of, local_ids(block_of), counts, cfg.ns_exponent)
+        )
     # Copies trained side by side: one per partition, or one per executor. Counted again after
     # every sync from the replicas that reported (executors may come and go).
     copies = (
-        num_partitions if replicas == "partition" else min(executor_count(spark), num_partitions)
+        1
+        if blocked
+        else num_partitions
+        if replicas == "partition"
+        else min(executor_count(spark), num_partitions)
     )
     momentum = None
     if averaging == "momentum":
@@ -480,8 +503,14 @@ def train_into(
     try:
         for epoch in range(first_epoch, cfg.epochs + 1):
             started = time.perf_counter()
-            epoch_stats, epoch_tasks, epoch_copies = TrainStats(), [], []
-            for sync in range(syncs):
+            epoch_stats, epoch_tasks, epoch_copies = TrainStats(), [], [copies]
+            if blocked:
+                epoch_stats = train_epoch_by_blocks(
+                    spark, sentences, syn0, syn1neg, tables, layout, cfg, epoch
+                )
+                words_done += epoch_stats.raw_words
+                check_finite(syn0, syn1neg, epoch, cfg, averaging)
+            for sync in range(0 if blocked else syncs):
                 progress = words_done / total_words
                 if momentum is not None:
                     rates = [
@@ -531,6 +560,9 @@ def train_into(
                 epoch_metrics(epoch, epoch_stats, seconds, cfg, words_done / total_words)
             )
             metrics[-1]["replicas"] = max(epoch_copies)
+            if blocked:
+                metrics[-1]["blocks"] = num_partitions
+                metrics[-1]["block_passes"] = cfg.block_passes
             metrics[-1]["tasks"] = epoch_tasks
             log_progress(metrics, cfg.epochs)
             check_epoch_trained(metrics, cfg)
@@ -549,6 +581,8 @@ def train_into(
         remove_shared_weights(run_token)  # the driver's copy (local mode); executors' go with them
     sentences.unpersist()
     tables.unpersist()
+    if layout is not None:
+        layout.unpersist()
     with job_group(spark, "train: write vectors"):
         write_model(spark, out, config, words, counts, syn0, metrics, meta)
     return TrainResult(words, counts, syn0, syn1neg, metrics)
