@@ -3,10 +3,15 @@
     .venv/bin/python benchmarks/compare.py                      # wiki8, conf/wiki8.toml, local[2], P=2
     .venv/bin/python benchmarks/compare.py --partitions 2,8,32  # the partition curve (ours, MLlib)
     .venv/bin/python benchmarks/compare.py --quick              # bundled sample, 1 epoch, CI smoke
-    .venv/bin/python benchmarks/compare.py --executors 1,2,4,8 --systems gensim,ours,mllib
+    .venv/bin/python benchmarks/compare.py --executors 1,2,4,8 --partitions 2 --blocks 32 \
+        --systems gensim,ours,mllib
         # the executor curve: ours on a loopback standalone cluster of E one-core workers
-        # (scripts/loopback_cluster.py, spark-submit, P = E), MLlib on the same kind of
-        # cluster with numPartitions = E (in local mode MLlib's tasks share one copy)
+        # (scripts/loopback_cluster.py, spark-submit, P = E; block rotation, the default
+        # there), MLlib on the same kind of cluster with numPartitions = E (in local mode
+        # MLlib's tasks share one copy); --partitions 2: ours in local[2], the speed
+        # reference for E = 2; --blocks 32: ours in local mode with train.replicas=blocks and
+        # P = 32, which computes exactly what 32 one-core executors would (every bucket of a
+        # sub-round has its own rows and seeds), so it stands in for a 32-executor cluster
 
 Every system reads the same token stream: the corpus is tokenised once (whitespace split for
 text8-style input, else the vocabulary job's default pattern) into a temporary file of
@@ -267,7 +272,8 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
     shutil.copy(out / "model" / "vectors.bin", work / "vectors.bin")
     # Per epoch (kept in the JSON results): loss, rate, speed, replicas combined, and each
     # task's first and last learning rate, so the schedule can be seen.
-    keep = ("epoch", "loss", "learning_rate", "words_per_sec", "seconds", "replicas", "tasks")
+    keep = ("epoch", "loss", "learning_rate", "words_per_sec", "seconds", "replicas", "blocks")
+    keep += ("tasks",)
     epochs = [{k: m[k] for k in keep if k in m} for m in metrics]
     return {"train_seconds": sum(m["seconds"] for m in metrics), "epochs": epochs}
 
@@ -285,6 +291,9 @@ def child_main(args: argparse.Namespace) -> None:
         result = run_mllib(args, work, int(partitions), executors=int(partitions))
     elif system == "cluster":
         result = run_ours(args, work, int(partitions), executors=int(partitions))
+    elif system == "blocks":
+        args.set = [*args.set, "train.replicas=blocks"]
+        result = run_ours(args, work, int(partitions))
     else:
         result = run_ours(args, work, int(partitions))
     (work / "result.json").write_text(json.dumps(result))
@@ -401,6 +410,12 @@ def main() -> None:
         help="comma-separated E: ours and MLlib on a loopback cluster of E one-core workers "
         "(P = numPartitions = E); --partitions adds local runs of ours",
     )
+    parser.add_argument(
+        "--blocks",
+        default="",
+        help="comma-separated P: ours in local mode with train.replicas=blocks (the exact "
+        "stand-in for P one-core executors)",
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument(
         "--fraction", type=float, default=1.0, help="use the first part of the corpus"
@@ -444,11 +459,15 @@ def main() -> None:
             runs = [(s, 0) for s in systems if s in ("gensim", "c")]
             runs += [("ours", p) for p in partitions if "ours" in systems]
             runs += [("cluster", e) for e in counts if "ours" in systems]
+            blocks = [int(b) for b in args.blocks.split(",") if b]
+            runs += [("blocks", b) for b in blocks if "ours" in systems]
             runs += [("mllib-cluster", e) for e in counts if "mllib" in systems]
         for system, p in runs:
-            name = {"cluster": f"ours E={p}", "mllib-cluster": f"mllib E={p}"}.get(
-                system, f"{system} P={p}" if p else system
-            )
+            name = {
+                "cluster": f"ours E={p}",
+                "mllib-cluster": f"mllib E={p}",
+                "blocks": f"ours blocks P={p} (local)",
+            }.get(system, f"{system} P={p}" if p else system)
             (work / "vectors.bin").unlink(missing_ok=True)
             cmd = [
                 sys.executable,
