@@ -1,23 +1,24 @@
-"""Combining the partitions' weight copies after a sync, one block of rows at a time.
+"""Combining weight copies after a sync, one block of rows at a time.
 
-Every partition starts a sync from the same weights ``W0`` and ends with its own copy ``W_p``.
-It sends back, for each block of ``BLOCK_ROWS`` rows it touched, a :class:`RowBlock`: per row
-a weight ``w_p`` and the weighted rows ``w_p * W_p`` (untouched rows carry weight 0). Blocks
-are summed by key on the executors (``reduceByKey``), so the driver receives one aggregate,
-never P matrices. :func:`average_touched_rows` then applies the averaging rule:
+Only ``train.replicas`` ``"executor"`` (on a cluster) and ``"partition"`` train copies; the
+default on a cluster, ``"blocks"`` (:mod:`w2v_spark.rotation`), has none, and one executor
+(local mode) has one. Every copy starts a sync from the same weights ``W0`` and ends with its
+own ``W_p``. It sends back, for each block of ``BLOCK_ROWS`` rows it touched, a
+:class:`RowBlock`: per row a touched indicator and the touched rows (untouched rows carry 0).
+Blocks are summed by key on the executors (``reduceByKey``), so the driver receives one
+aggregate, never P matrices, and applies one of two rules:
 
-- ``"weighted"``: ``w_p`` = how many updates partition p made to the row;
-  ``W = Σ w_p W_p / Σ w_p``, so a partition that saw a word often outweighs one that saw it once.
-- ``"mean"``: ``w_p`` = 1 if p touched the row (Spark MLlib's rule); ``W = mean of touching W_p``.
-- ``"sum"``: ``W = W0 + Σ_p (W_p - W0)`` over touching partitions: every partition's change
-  kept in full, as if the partitions had run one after another.
-
+- ``"mean"``: the mean of the copies that touched the row (Spark MLlib's rule);
+  :func:`average_touched_rows`.
 - ``"momentum"``: block momentum (BMUF, Chen & Huo 2016, with Nesterov look-ahead): the
   copies' changes are averaged over *all* ``E`` replicas, ``G = Σ_r (W_r - W0) / E`` (a row only
   one replica touched gets 1/E of its change now), and the next round starts from
   ``W + mu * Δ``, where ``Δ`` is the last round's move; see :func:`add_mean_change`.
 
-Rows no partition touched keep ``W0`` (with ``"momentum"``, ``W0`` plus the look-ahead).
+Rows no copy touched keep ``W0`` (with ``"momentum"``, ``W0`` plus the look-ahead). Earlier
+rules were retired by measurement (benchmarks/README.md): ``"sum"`` (every copy's change kept)
+diverged at 4 copies, ``"weighted"`` (by update count) and ``"matched"`` (sum or mean by a
+row's saturation) gained little over the mean, and block rotation keeps all of it.
 
 With one replica per executor (:mod:`w2v_spark.replicas`) the copies being combined are the
 executors' shared copies, not the partitions': each finishing task sends the *changes*
@@ -37,19 +38,19 @@ import numpy as np
 # overhead is nothing, small enough that the driver assembles the result block by block.
 BLOCK_ROWS = 4096
 
-AVERAGING_RULES = ("weighted", "mean", "sum", "matched", "momentum")
+AVERAGING_RULES = ("mean", "momentum")
 
 
 def resolve_rule(rule: str, num_partitions: int, replicas: str = "partition") -> str:
     """``"auto"``: "momentum" with executor replicas (one copy, in local mode, is the same as
     "mean"; with 2 and 4 executors on 30% of wiki8 it kept 0.80x and 0.52x of gensim's analogy
-    accuracy where "mean" kept 0.74x and 0.40x, benchmarks/README.md); with partition copies
-    "mean" up to 2 partitions, else "matched"."""
+    accuracy where "mean" kept 0.74x and 0.40x, benchmarks/README.md); "mean" for partition
+    copies."""
     if rule != "auto":
+        if rule not in AVERAGING_RULES:
+            raise ValueError(f"unknown averaging rule {rule!r} (one of {AVERAGING_RULES})")
         return rule
-    if replicas == "executor":
-        return "momentum"
-    return "mean" if num_partitions <= 2 else "matched"
+    return "momentum" if replicas == "executor" else "mean"
 
 
 def resolve_syncs(syncs_per_epoch: int, num_partitions: int, replicas: str = "partition") -> int:
@@ -72,24 +73,13 @@ def resolve_copy_alpha_scale(setting: float, copies: int, rule: str) -> float:
     return setting if rule == "momentum" and copies > 1 else 1.0
 
 
-def split_rule(rule: str) -> tuple[str, str]:
-    """``"sum/mean"`` -> ``("sum", "mean")``: the rules for syn0 and syn1neg; ``"mean"`` -> both."""
-    rule0, _, rule1 = rule.partition("/")
-    rule1 = rule1 or rule0
-    for r in (rule0, rule1):
-        if r not in AVERAGING_RULES:
-            raise ValueError(f"unknown averaging rule {r!r} (one of {AVERAGING_RULES})")
-    return rule0, rule1
-
-
 @dataclass
 class RowBlock:
     """Sums for rows ``[block * BLOCK_ROWS, ...)`` of both matrices.
 
-    ``stats0``/``stats1``: float64 (3, n): per row, summed over partitions, how many
-    partitions touched it, their update counts, and their saturations ``1 - exp(-k c_p)``;
-    ``rows0``/``rows1``: float32 (n, dim), the summed weighted rows of syn0 / syn1neg
-    (weighted by update count for "weighted", by 1 where touched for the other rules).
+    ``stats0``/``stats1``: float64 (2, n): per row, summed over copies, how many copies
+    touched it and their update counts; ``rows0``/``rows1``: float32 (n, dim), the summed
+    rows (copies) or changes (executor replicas) of syn0 / syn1neg where touched.
     """
 
     stats0: np.ndarray
@@ -106,10 +96,9 @@ class RowBlock:
         )
 
 
-def row_stats(updates: np.ndarray, step: float) -> np.ndarray:
-    """float64 (3, n): touched indicator, update count, saturation ``1 - exp(-step * count)``."""
-    counts = updates.astype(np.float64)
-    return np.stack([(updates > 0).astype(np.float64), counts, -np.expm1(-step * counts)])
+def row_stats(updates: np.ndarray) -> np.ndarray:
+    """float64 (2, n): touched indicator and update count of each row."""
+    return np.stack([(updates > 0).astype(np.float64), updates.astype(np.float64)])
 
 
 def touched_row_blocks(
@@ -117,56 +106,39 @@ def touched_row_blocks(
     syn1neg: np.ndarray,
     updates0: np.ndarray,
     updates1: np.ndarray,
-    rule: str,
     block_rows: int = BLOCK_ROWS,
-    step: float = 0.0,
 ) -> Iterator[tuple[int, RowBlock]]:
     """``(block, RowBlock)`` for each block in which this partition touched a row.
 
-    ``step`` is the saturation rate used by the "matched" rule (learning rate x curvature).
-    Scales ``syn0``/``syn1neg`` in place (the partition's copy is finished with), so no
-    second copy of the matrices is made.
+    Zeroes the untouched rows of ``syn0``/``syn1neg`` in place (the partition's copy is
+    finished with), so no second copy of the matrices is made.
     """
-    rules = split_rule(rule)
-    stats = [row_stats(updates0, step), row_stats(updates1, step)]
+    stats = [row_stats(updates0), row_stats(updates1)]
     for block, start in enumerate(range(0, len(syn0), block_rows)):
         end = start + block_rows
         s0, s1 = stats[0][:, start:end], stats[1][:, start:end]
         if not (s0[0].any() or s1[0].any()):
             continue
         rows = []
-        for matrix, s, r in ((syn0, s0, rules[0]), (syn1neg, s1, rules[1])):
+        for matrix, s in ((syn0, s0), (syn1neg, s1)):
             part = matrix[start:end]
-            part *= (s[1] if r == "weighted" else s[0])[:, None].astype(np.float32)
+            part *= s[0][:, None].astype(np.float32)
             rows.append(part)
         yield block, RowBlock(s0, rows[0], s1, rows[1])
 
 
-def replica_row_block(rule: str, step: float = 0.0):
-    """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes, weighted.
+def replica_row_block(item: tuple[tuple[str, int], RowBlock]) -> tuple[int, RowBlock]:
+    """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes.
 
     ``D`` sums the replica's reports (:meth:`w2v_spark.replicas.SharedReplica.report_changes`:
     raw changes, the tasks' update counts in ``stats[1]``); the result carries, per row, the
-    replica's touched indicator, update count and saturation, and its change weighted as
-    ``rule`` weights a copy (``"RULE0/RULE1"`` for syn0 and syn1neg), ready to be summed over
-    replicas.
+    replica's touched indicator (1, however many of its tasks touched it) and update count,
+    ready to be summed over replicas.
     """
-    rules = split_rule(rule)
-
-    def convert(item: tuple[tuple[str, int], RowBlock]) -> tuple[int, RowBlock]:
-        (_, block), summed = item
-        parts = []
-        for s, rows, r in (
-            (summed.stats0, summed.rows0, rules[0]),
-            (summed.stats1, summed.rows1, rules[1]),
-        ):
-            stats = row_stats(s[1], step)
-            if r == "weighted":
-                rows = rows * stats[1][:, None].astype(np.float32)
-            parts += [stats, rows]
-        return block, RowBlock(*parts)
-
-    return convert
+    (_, block), summed = item
+    return block, RowBlock(
+        row_stats(summed.stats0[1]), summed.rows0, row_stats(summed.stats1[1]), summed.rows1
+    )
 
 
 def average_touched_rows(
@@ -174,39 +146,21 @@ def average_touched_rows(
     start: int,
     stats: np.ndarray,
     summed_rows: np.ndarray,
-    rule: str,
-    step: float = 0.0,
     deltas: bool = False,
 ) -> None:
-    """Write the combined rows of one block into ``weights[start:start + n]`` in place.
+    """The ``"mean"`` rule for one block: the mean of the touching copies, written into
+    ``weights[start:start + n]`` in place.
 
-    ``deltas``: ``summed_rows`` sums weighted *changes* ``w_r (W_r - W0)`` (executor replicas,
-    :func:`replica_row_block`) rather than weighted copies ``w_p W_p``.
+    ``deltas``: ``summed_rows`` sums *changes* ``W_r - W0`` (executor replicas,
+    :func:`replica_row_block`) rather than copies ``W_p``.
     """
     target = weights[start : start + stats.shape[1]]
     touched = stats[0] > 0
     n = stats[0][touched][:, None]
     summed = summed_rows[touched].astype(np.float64)
-    old = target[touched].astype(np.float64)
-    if deltas:  # Σ w_r W_r = Σ w_r D_r + (Σ w_r) W0
-        summed += (stats[1][touched][:, None] if rule == "weighted" else n) * old
-    if rule == "weighted":
-        new = summed / stats[1][touched][:, None]
-    elif rule == "mean":
-        new = summed / n
-    elif rule == "sum":
-        # Σ_p W_p - (n - 1) W0 = W0 + Σ_p (W_p - W0), n = partitions that touched the row.
-        new = summed - (n - 1) * old
-    elif rule == "matched":
-        # W0 + a Σ_p (W_p - W0) with a = (1 - exp(-k Σc)) / Σ_p (1 - exp(-k c_p)): a row that
-        # moved a little in each partition keeps every change (a -> 1, "sum"); a row that each
-        # partition already drove to its optimum is averaged (a -> 1/n, "mean").
-        total = -np.expm1(-step * stats[1][touched])
-        a = (total / np.maximum(stats[2][touched], 1e-300))[:, None]
-        new = old + a * (summed - n * old)
-    else:
-        raise ValueError(f"unknown averaging rule {rule!r} (one of {AVERAGING_RULES})")
-    target[touched] = new.astype(weights.dtype)
+    if deltas:  # Σ W_r = Σ D_r + n W0
+        summed += n * target[touched].astype(np.float64)
+    target[touched] = (summed / n).astype(weights.dtype)
 
 
 def block_momentum(replicas: int) -> float:

@@ -103,18 +103,19 @@ class TrainConfig:
     replicas: str = "auto"
     # With "blocks": each (centre block, context block) bucket is cut into this many pieces and
     # the rotation runs once per piece, so a word meets every context block this many times
-    # per epoch (30% of wiki8, 3 epochs, 4 blocks: 0.093 analogy with 1 pass, 0.117 with 2,
-    # 0.121 with 8; one copy 0.115). Each pass costs B broadcasts and collects of the model.
-    block_passes: int = 4
+    # per epoch (30% of wiki8, 3 epochs, one copy 0.115 analogy: 2 blocks 0.108 with 1 pass,
+    # 0.116 with 2; 4 blocks 0.093 / 0.117 / 0.121 with 1 / 2 / 8; 8 blocks 0.108 / 0.119 with
+    # 2 / 8; 16 and 32 blocks 0.123 and 0.122 with 4). Each pass costs one broadcast and
+    # collect of the model per block. 0 = auto: 2 up to 4 blocks, 4 beyond
+    # (w2v_spark/rotation.py).
+    block_passes: int = 0
     # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
     # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
     # benchmarks/README.md).
     syncs_per_epoch: int = 0
-    # How partition copies are combined (w2v_spark/averaging.py): "weighted" (by update
-    # counts), "mean" (Spark MLlib's rule), "sum" (every partition's change kept), "matched"
-    # (sum for rows each partition moved a little, mean for rows each drove to its optimum),
-    # "RULE0/RULE1" for syn0 and syn1neg, or "auto": "mean" with executor replicas or up to 2
-    # partitions, else "matched", the most accurate on full wiki8 (benchmarks/README.md).
+    # How copies are combined when there are several (w2v_spark/averaging.py): "mean" (Spark
+    # MLlib's rule), "momentum" (block momentum), or "auto": "momentum" for executor copies,
+    # "mean" for partition copies. Unused with "blocks", which has no copies.
     averaging: str = "auto"
     # Each copy trains at this multiple of alpha (and of the decayed rate) when more than one
     # copy is combined by block momentum. Averaging E copies counts each copy's change 1/E; 2x
@@ -308,12 +309,11 @@ def validate(config: Config) -> None:
         t.replicas in ("auto", "executor", "blocks", "partition"),
         "train.replicas: auto, executor, blocks or partition",
     )
-    _check(t.block_passes >= 1, "train.block_passes must be >= 1")
-    rules = ("weighted", "mean", "sum", "matched")
+    _check(t.block_passes >= 0, "train.block_passes must be >= 0 (0 = auto)")
     _check(
-        t.averaging in ("auto", "momentum") or all(r in rules for r in t.averaging.split("/", 1)),
-        "train.averaging: auto, momentum, weighted, mean, sum or matched, or RULE0/RULE1 for "
-        "syn0 and syn1neg",
+        t.averaging in ("auto", "mean", "momentum"),
+        "train.averaging: auto, mean or momentum (weighted, sum and matched were retired: "
+        "benchmarks/README.md)",
     )
     _check(t.batch_words >= 1, "train.batch_words must be >= 1")
     _check(e.restrict_vocab >= 1, "evaluate.restrict_vocab must be >= 1")

@@ -23,11 +23,6 @@ REPLICA_KEY = "replica"
 # epoch 2 on wiki8 (loss 13.96); 128 trained stably (loss 2.38 -> 2.25, benchmarks/README.md).
 SHARED_STEP_TOKENS = 128
 
-# How far one SGD update moves a row toward its partition's optimum, per unit learning rate
-# (σ'(x)·|v|², with σ' <= 1/4 and squared norms of a few units). 1.0 measured best on 20% of
-# wiki8 with 8 partitions; 0.1 was no better and 0.02 diverged (benchmarks/README.md).
-CURVATURE = 1.0
-
 
 def sync_share(sentences: list[np.ndarray], sync: int, syncs: int) -> list[np.ndarray]:
     """The sentences of sync ``sync`` (of ``syncs``): consecutive, by cumulative token count."""
@@ -80,11 +75,6 @@ class SyncTask:
     averaging: str
     replicas: str = "partition"
     run_token: str = ""
-
-    @property
-    def step(self) -> float:
-        """Saturation rate of the "matched" rule: this sync's learning rate x CURVATURE."""
-        return learning_rate(self.alpha, self.min_alpha, self.progress_start) * CURVATURE
 
     def __call__(
         self, index: int, sentences: Iterator[np.ndarray]
@@ -154,9 +144,7 @@ class SyncTask:
             yield STATS_KEY, stats
             yield self._task_record(index, schedule)
             yield (REPLICA_KEY, f"partition {index}"), 1
-            yield from touched_row_blocks(
-                syn0, syn1neg, updates0, updates1, self.averaging, step=self.step
-            )
+            yield from touched_row_blocks(syn0, syn1neg, updates0, updates1)
         finally:
             forget_broadcast_value(self.weights)
 

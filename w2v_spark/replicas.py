@@ -133,7 +133,7 @@ class SharedReplica:
     ) -> Iterator[tuple[int, RowBlock]]:
         """``(block, RowBlock)`` for each block that changed since the last report or that
         this task updated: the change in ``rows0``/``rows1``, this task's own update counts in
-        ``stats0[1]``/``stats1[1]`` (``stats[0]`` marks them, saturations are left 0).
+        ``stats0[1]``/``stats1[1]`` (``stats[0]`` marks them).
 
         Each block is read once under the executor's lock, and that very copy becomes the
         reported value, so a row written meanwhile is reported next time, never twice.
@@ -147,7 +147,7 @@ class SharedReplica:
                 if not (change.any() or counts[0].any() or counts[1].any()):
                     continue
                 self.reported[:, start:end] = now
-                stats = np.zeros((2, 3, now.shape[1]))
+                stats = np.zeros((2, 2, now.shape[1]))
                 stats[:, 0] = [c > 0 for c in counts]
                 stats[:, 1] = counts
                 yield block, RowBlock(stats[0], change[0], stats[1], change[1])

@@ -48,7 +48,6 @@ from w2v_spark.averaging import (
     resolve_copy_alpha_scale,
     resolve_rule,
     resolve_syncs,
-    split_rule,
 )
 from w2v_spark.blocks import assign_blocks, local_ids
 from w2v_spark.checkpoint import (
@@ -75,7 +74,7 @@ from w2v_spark.replicas import (
     remove_shared_weights,
     resolve_replicas,
 )
-from w2v_spark.rotation import BlockLayout, train_epoch_by_blocks
+from w2v_spark.rotation import BlockLayout, resolve_block_passes, train_epoch_by_blocks
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -340,12 +339,11 @@ def run_sync(
     """One round: partitions train, row blocks are summed on executors, the driver averages.
 
     With executor replicas the tasks' changes are first summed per (executor, block), then
-    weighted per replica and summed per block: two small shuffles, still one aggregate.
+    marked per replica and summed per block: two small shuffles, still one aggregate.
     The small records (stats, task rates, replica ids) are reduced into partition 0, which the
     driver reads first, so the "momentum" rule knows how many replicas it averages before it
     applies a block.
     """
-    rule0, rule1 = split_rule(task.averaging)
 
     def partition_of(key: object) -> int:  # the small records first, in reduce partition 0
         return 1 + portable_hash(key) % reducers if is_row_block(key) else 0
@@ -356,8 +354,7 @@ def run_sync(
     blocks = reduce(sentences.mapPartitionsWithIndex(task))
     deltas = task.replicas == "executor"
     if deltas:
-        to_block = replica_row_block(task.averaging, task.step)
-        blocks = reduce(blocks.map(lambda kv: to_block(kv) if is_row_block(kv[0]) else kv))
+        blocks = reduce(blocks.map(lambda kv: replica_row_block(kv) if is_row_block(kv[0]) else kv))
     stats, tasks, names = TrainStats(), {}, set()
     replicas = 0
     for key, value in blocks.toLocalIterator():
@@ -371,16 +368,13 @@ def run_sync(
             continue
         replicas = replicas or max(len(names), 1)
         start = key * BLOCK_ROWS
-        for i, (weights, s, rows, rule) in enumerate(
-            (
-                (syn0, value.stats0, value.rows0, rule0),
-                (syn1neg, value.stats1, value.rows1, rule1),
-            )
+        for i, (weights, s, rows) in enumerate(
+            ((syn0, value.stats0, value.rows0), (syn1neg, value.stats1, value.rows1))
         ):
             if momentum is not None:
                 add_mean_change(weights, momentum[i], start, s, rows, replicas, deltas=deltas)
             else:
-                average_touched_rows(weights, start, s, rows, rule, task.step, deltas=deltas)
+                average_touched_rows(weights, start, s, rows, deltas=deltas)
     replicas = max(len(names), 1)
     return SyncResult(stats, tasks, replicas)
 
@@ -562,7 +556,7 @@ def train_into(
             metrics[-1]["replicas"] = max(epoch_copies)
             if blocked:
                 metrics[-1]["blocks"] = num_partitions
-                metrics[-1]["block_passes"] = cfg.block_passes
+                metrics[-1]["block_passes"] = resolve_block_passes(cfg.block_passes, num_partitions)
             metrics[-1]["tasks"] = epoch_tasks
             log_progress(metrics, cfg.epochs)
             check_epoch_trained(metrics, cfg)
