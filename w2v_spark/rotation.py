@@ -9,7 +9,8 @@ The math is in :mod:`w2v_spark.blocks`; this module moves it through Spark:
    that the ``B`` buckets of sub-round ``(p, r)`` -- ``(i, (i + r) % B, p)`` for every ``i`` --
    are ``B`` consecutive partitions (:func:`bucket_partition`);
 2. **sub-rounds**: for ``p`` in passes, for ``r`` in ``0..B-1``, the driver broadcasts
-   ``(syn0, syn1neg)`` and runs one job over those ``B`` partitions (``SparkContext.runJob``
+   every block of ``syn0`` and ``syn1neg`` (one broadcast each, so a task's Python loads only
+   its two) and runs one job over those ``B`` partitions (``SparkContext.runJob``
    on a subset of partitions; the shuffle is written once and read by every sub-round). Task
    ``i`` trains its bucket on ``syn0[block i]`` and ``syn1neg[block j]`` and sends back just
    those two blocks, which the driver writes into the model: the ``B`` results of a sub-round
@@ -24,10 +25,11 @@ Runs are deterministic: every random draw comes from a generator seeded by (seed
 partition) or (seed, epoch, bucket), whichever executor runs it, so a cluster and local mode
 give the same vectors.
 
-Memory: the driver holds the model, its broadcast and one sub-round's results (one model
-more); a task holds the broadcast model, its two blocks and its bucket piece (``8 x pairs /
-(passes B^2)`` bytes of an epoch's pairs). Traffic per epoch: the pairs once through the
-shuffle (8 bytes per pair), and ``passes x B`` broadcasts and collects of the model.
+Memory: the driver holds the model, its broadcast blocks and one sub-round's results (one
+model more); a task holds its two blocks (twice: the broadcast and its copy) and its bucket
+piece (``8 x pairs / (passes B^2)`` bytes of an epoch's pairs). Traffic per epoch: the pairs
+once through the shuffle (8 bytes per pair), and ``passes x B`` broadcasts and collects of
+the model.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ class BucketTask:
     """Train one bucket piece on its two blocks; yields ``(i, j, syn0 rows, syn1neg rows,
     stats, first and last learning rate)`` (``mapPartitionsWithIndex`` over the pair shuffle)."""
 
-    weights: Broadcast  # (syn0, syn1neg)
+    syn0_blocks: list[Broadcast]  # syn0's rows of block b, b = 0..B-1
+    syn1neg_blocks: list[Broadcast]  # syn1neg's rows of block b
     layout: Broadcast  # BlockLayout
     seed: int
     epoch: int
@@ -191,9 +194,10 @@ class BucketTask:
             np.concatenate([v[2] for v in pieces] or [np.empty(0, np.int32)]),
             float(sum(v[3] for v in pieces)),
         )
-        syn0, syn1neg = self.weights.value
-        rows0 = syn0[layout.members(i)]  # copies: the broadcast value stays pristine
-        rows1 = syn1neg[layout.members(j)]
+        # Copies: the broadcast values stay pristine for a retried task. A Python worker loads
+        # a broadcast only when it reads it, so a task unpickles 2/B of the model, not all.
+        rows0 = self.syn0_blocks[i].value.copy()
+        rows1 = self.syn1neg_blocks[j].value.copy()
         span = self.progress_stop - self.progress_start
         stats = TrainStats()
         ready = time.perf_counter()
@@ -228,13 +232,18 @@ def train_sub_round(
     model in place. ``task`` holds :class:`BucketTask`'s remaining fields."""
     began = time.perf_counter()
     blocks = layout.value.blocks
-    weights = sc.broadcast((syn0, syn1neg))
+    members = [layout.value.members(b) for b in range(blocks)]
+    syn0_blocks = [sc.broadcast(syn0[m]) for m in members]
+    syn1neg_blocks = [sc.broadcast(syn1neg[m]) for m in members]
     try:
-        trained = pairs.mapPartitionsWithIndex(BucketTask(weights, layout, **task))
+        trained = pairs.mapPartitionsWithIndex(
+            BucketTask(syn0_blocks, syn1neg_blocks, layout, **task)
+        )
         first = sub_round * blocks
         results = sc.runJob(trained, lambda rows: rows, range(first, first + blocks))
     finally:
-        weights.unpersist()
+        for broadcast in syn0_blocks + syn1neg_blocks:
+            broadcast.unpersist()
     stats = TrainStats()
     seen = set()
     setup, kernel = 0.0, []
@@ -242,8 +251,8 @@ def train_sub_round(
         setup = max(setup, ready)
         kernel.append(trained)
         seen.add(i)
-        syn0[layout.value.members(i)] = rows0
-        syn1neg[layout.value.members(j)] = rows1
+        syn0[members[i]] = rows0
+        syn1neg[members[j]] = rows1
         stats = stats + part
     if len(seen) != blocks:  # pragma: no cover - Spark returns one result per partition
         raise RuntimeError(f"sub-round {sub_round}: {len(seen)} of {blocks} blocks came back")
