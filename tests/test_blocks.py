@@ -24,7 +24,7 @@ from w2v_spark.kernel import (
     sgns_loss_and_grads,
     window_pairs,
 )
-from w2v_spark.rotation import bucket_partition, resolve_block_passes, step_pairs_for
+from w2v_spark.rotation import bucket_partition, step_pairs_for
 from w2v_spark.sampling import draw_alias, keep_probabilities, reduced_windows
 
 
@@ -181,8 +181,3 @@ def test_training_a_bucket_twice_lowers_its_loss():
 def test_steps_shrink_as_blocks_concentrate_the_frequent_rows():
     assert step_pairs_for(1) == 1024 and step_pairs_for(4) == 256
     assert step_pairs_for(1000) >= 16
-
-
-def test_passes_default_to_two_up_to_four_blocks_and_four_beyond():
-    assert [resolve_block_passes(0, b) for b in (2, 4, 5, 32)] == [2, 2, 4, 4]
-    assert resolve_block_passes(3, 32) == 3

@@ -106,9 +106,9 @@ class TrainConfig:
     # per epoch (30% of wiki8, 3 epochs, one copy 0.115 analogy: 2 blocks 0.108 with 1 pass,
     # 0.116 with 2; 4 blocks 0.093 / 0.117 / 0.121 with 1 / 2 / 8; 8 blocks 0.108 / 0.119 with
     # 2 / 8; 16 and 32 blocks 0.123 and 0.122 with 4). Each pass costs one broadcast and
-    # collect of the model per block. 0 = auto: 2 up to 4 blocks, 4 beyond
-    # (w2v_spark/rotation.py).
-    block_passes: int = 0
+    # collect of the model per block: at 2 executors 4 passes ran 0.92x the words/s of
+    # local[2], 2 passes 1.08x but 3% less accurate (benchmarks/README.md).
+    block_passes: int = 4
     # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
     # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
     # benchmarks/README.md).
@@ -309,7 +309,7 @@ def validate(config: Config) -> None:
         t.replicas in ("auto", "executor", "blocks", "partition"),
         "train.replicas: auto, executor, blocks or partition",
     )
-    _check(t.block_passes >= 0, "train.block_passes must be >= 0 (0 = auto)")
+    _check(t.block_passes >= 1, "train.block_passes must be >= 1")
     _check(
         t.averaging in ("auto", "mean", "momentum"),
         "train.averaging: auto, mean or momentum (weighted, sum and matched were retired: "

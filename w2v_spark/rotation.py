@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BlockLayout",
     "bucket_partition",
-    "resolve_block_passes",
     "shuffle_pairs",
     "step_pairs_for",
     "train_epoch_by_blocks",
@@ -263,13 +262,6 @@ def train_sub_round(
     return stats
 
 
-def resolve_block_passes(setting: int, blocks: int) -> int:
-    """``train.block_passes``, or for 0: 2 up to 4 blocks (as accurate as one copy at 2 and 4
-    blocks, where one pass lost 6% and 19%), 4 beyond (2 lost 6% at 8 blocks; 4 kept one
-    copy's accuracy at 8, 16 and 32)."""
-    return setting or (2 if blocks <= 4 else 4)
-
-
 def step_pairs_for(blocks: int) -> int:
     """Pairs per Hogwild step with ``blocks`` blocks: a bucket holds ``1/B`` of the vocabulary
     on each side, so its most frequent rows recur about ``B`` times as often per pair as in the
@@ -290,8 +282,7 @@ def train_epoch_by_blocks(
 ) -> TrainStats:
     """One epoch of block rotation (module docstring), the model updated in place."""
     sc = spark.sparkContext
-    blocks = layout.value.blocks
-    passes = resolve_block_passes(cfg.block_passes, blocks)
+    blocks, passes = layout.value.blocks, cfg.block_passes
     pairs = shuffle_pairs(
         sentences,
         tables,

@@ -74,7 +74,7 @@ from w2v_spark.replicas import (
     remove_shared_weights,
     resolve_replicas,
 )
-from w2v_spark.rotation import BlockLayout, resolve_block_passes, train_epoch_by_blocks
+from w2v_spark.rotation import BlockLayout, train_epoch_by_blocks
 from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.session import job_group
 from w2v_spark.vocab import read_meta
@@ -556,7 +556,7 @@ def train_into(
             metrics[-1]["replicas"] = max(epoch_copies)
             if blocked:
                 metrics[-1]["blocks"] = num_partitions
-                metrics[-1]["block_passes"] = resolve_block_passes(cfg.block_passes, num_partitions)
+                metrics[-1]["block_passes"] = cfg.block_passes
             metrics[-1]["tasks"] = epoch_tasks
             log_progress(metrics, cfg.epochs)
             check_epoch_trained(metrics, cfg)
