@@ -1,6 +1,8 @@
-"""The training loop on the driver: broadcast, train partitions, average, checkpoint, repeat.
+"""The training loop on the driver: train an epoch, check it, checkpoint, repeat.
 
-Per epoch and per sync (``train.syncs_per_epoch``):
+With ``train.replicas = "blocks"`` (the default on a cluster) an epoch is the block rotation
+of :mod:`w2v_spark.rotation`: no copies, nothing averaged. Otherwise (``"executor"``, the
+default in local mode, or ``"partition"``), per epoch and per sync (``train.syncs_per_epoch``):
 
 1. broadcast ``(syn0, syn1neg)`` (with block momentum, the look-ahead ``W + mu Δ``);
 2. every partition trains its copy on its share of sentences with the NumPy kernel
