@@ -46,7 +46,7 @@ def rendered(dag, variables, params):
              "var": {"value": Variables(variables)}}
         )
         out[task.task_id] = {"application": task.application, "py_files": task.py_files,
-                             "args": task.application_args}
+                             "args": task.application_args, "conf": task.conf}
     return out
 
 # Airflow 3.3 dropped include_examples (examples became a bundle, and are off here anyway).
@@ -146,6 +146,11 @@ def test_default_rendering_points_at_this_repo(loaded: dict) -> None:
         assert application.is_file()
         assert task["py_files"] == f"{REPO}/dist/w2v_spark.zip"
         assert task["args"][:2] == ["--config", config]
+        log4j = f"{REPO}/conf/log4j2.properties"
+        assert task["conf"] == {
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={log4j}"
+        }
+        assert Path(log4j).is_file()
     assert Path(config).is_file()
     assert rendered["vocab"]["args"][2:] == [
         "--corpus",
@@ -177,6 +182,9 @@ def test_variables_and_params_override(loaded: dict) -> None:
     assert custom["vocab"]["application"] == "/opt/w2v/jobs/vocab.py"
     assert custom["train"]["py_files"] == "/opt/w2v/w2v_spark-0.1.zip"
     assert custom["train"]["args"][:2] == ["--config", "/opt/w2v/conf/wiki8.toml"]
+    assert custom["train"]["conf"] == {
+        "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=/opt/w2v/conf/log4j2.properties"
+    }
     assert custom["vocab"]["args"][2:6] == [
         "--corpus",
         "s3a://bucket/corpus/",

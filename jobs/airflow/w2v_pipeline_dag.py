@@ -64,6 +64,13 @@ OUT = (
 )
 PY_FILES = f"{{{{ var.value.get('w2v_spark_py_files', {HOME} ~ '/dist/w2v_spark.zip') }}}}"
 COMMON = ["--config", f"{{{{ {HOME} }}}}/conf/{{{{ params.profile }}}}.toml"]
+# The driver's console at WARN under spark-submit (README "Running on a cluster"): Spark's INFO
+# lines would otherwise bury ours in the task log.
+LOG4J = {
+    "spark.driver.extraJavaOptions": (
+        f"-Dlog4j2.configurationFile={{{{ {HOME} }}}}/conf/log4j2.properties"
+    )
+}
 
 
 def path_safe(run_id: str) -> str:
@@ -81,6 +88,7 @@ def spark_job(stage: str, args: list[str]) -> SparkSubmitOperator:
         conn_id=SPARK_CONN_ID,
         application=f"{{{{ {HOME} }}}}/jobs/{stage}.py",
         py_files=PY_FILES,
+        conf=dict(LOG4J),
         name=f"w2v-{stage}",
         application_args=[*COMMON, *args],
     )
