@@ -46,7 +46,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare import WIKI8, prepare_corpus  # noqa: E402
 
 from w2v_spark.blocks import (  # noqa: E402
-    PairBucket,
     assign_blocks,
     bucket_pairs,
     local_ids,
@@ -121,7 +120,7 @@ def train_blocks(args, counts, sentences) -> tuple[np.ndarray, list[float]]:
     keep = keep_probabilities(counts, 1e-3)
     block_of = assign_blocks(counts * keep, blocks)
     layout = BlockLayout.build(block_of, local_ids(block_of), counts, 0.75)
-    members = [layout.members(b) for b in range(blocks)]
+    members = layout.words
     syn0, syn1neg = init_weights(len(counts), args.dim, args.seed)
     rng = np.random.default_rng(args.seed)
     sub_rounds, losses, started = passes * blocks, [], time.time()
@@ -138,12 +137,8 @@ def train_blocks(args, counts, sentences) -> tuple[np.ndarray, list[float]]:
                 whole = buckets.get((i, j))
                 if whole is None:
                     continue
-                n = whole.centres.size
-                lo, hi = n * p // passes, n * (p + 1) // passes
-                piece = PairBucket(
-                    whole.centres[lo:hi], whole.contexts[lo:hi], whole.raw_words * (hi - lo) / n
-                )
-                if hi == lo:
+                piece = whole.piece(p, passes)
+                if piece.centres.size == 0:
                     continue
                 rows0, rows1 = syn0[members[i]], syn1neg[members[j]]
                 stats = train_pairs(

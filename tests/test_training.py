@@ -165,6 +165,19 @@ def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(
     np.testing.assert_array_equal(np.array([r["vector"] for r in rows], np.float32), result.syn0)
 
 
+def crash_after_checkpoint(monkeypatch, last: int) -> None:
+    """Make training die ("driver killed") right after publishing epoch ``last``'s checkpoint."""
+    real_save = training.save_checkpoint
+
+    def save_then_crash(spark_, out, epoch, *args, **kwargs):
+        path = real_save(spark_, out, epoch, *args, **kwargs)
+        if epoch == last:
+            raise RuntimeError("driver killed")
+        return path
+
+    monkeypatch.setattr(training, "save_checkpoint", save_then_crash)
+
+
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
     spark, planted_vocab, tmp_path, monkeypatch
 ):
@@ -172,15 +185,7 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(
     extra = ("train.epochs=3", "train.num_partitions=2", "train.replicas=partition")
     full = train(spark, planted_vocab, tmp_path / "full", *extra)
 
-    real_save = training.save_checkpoint
-
-    def crash_after_epoch_2(spark_, out, epoch, *args, **kwargs):
-        path = real_save(spark_, out, epoch, *args, **kwargs)
-        if epoch == 2:
-            raise RuntimeError("driver killed")
-        return path
-
-    monkeypatch.setattr(training, "save_checkpoint", crash_after_epoch_2)
+    crash_after_checkpoint(monkeypatch, 2)
     with pytest.raises(RuntimeError, match="driver killed"):
         train(spark, planted_vocab, tmp_path / "crashed", *extra)
     monkeypatch.undo()
@@ -201,15 +206,7 @@ def test_blocks_in_rotation_are_reproducible_and_resume_exactly(
     again = train(spark, planted_vocab, tmp_path / "again", *extra)
     np.testing.assert_array_equal(again.syn0, full.syn0)
     assert [(m["blocks"], m["block_passes"]) for m in full.metrics] == [(3, 4), (3, 4)]
-    real_save = training.save_checkpoint
-
-    def crash_after_epoch_1(spark_, out, epoch, *args, **kwargs):
-        path = real_save(spark_, out, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise RuntimeError("driver killed")
-        return path
-
-    monkeypatch.setattr(training, "save_checkpoint", crash_after_epoch_1)
+    crash_after_checkpoint(monkeypatch, 1)
     with pytest.raises(RuntimeError, match="driver killed"):
         train(spark, planted_vocab, tmp_path / "crashed", *extra)
     monkeypatch.undo()

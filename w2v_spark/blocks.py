@@ -146,6 +146,23 @@ class PairBucket:
     contexts: np.ndarray
     raw_words: float
 
+    @classmethod
+    def concat(cls, parts: list[PairBucket]) -> PairBucket:
+        """One bucket of ``parts`` in their order (an empty one for no parts)."""
+        empty = np.empty(0, np.int32)
+        return cls(
+            np.concatenate([p.centres for p in parts] or [empty]).astype(np.int32, copy=False),
+            np.concatenate([p.contexts for p in parts] or [empty]).astype(np.int32, copy=False),
+            float(sum(p.raw_words for p in parts)),
+        )
+
+    def piece(self, p: int, passes: int) -> PairBucket:
+        """The ``p``-th of ``passes`` consecutive pieces (raw words shared by pair count)."""
+        n = self.centres.size
+        lo, hi = n * p // passes, n * (p + 1) // passes
+        share = self.raw_words * (hi - lo) / n if n else 0.0
+        return PairBucket(self.centres[lo:hi], self.contexts[lo:hi], share)
+
 
 def bucket_pairs(
     sentences,
@@ -169,7 +186,7 @@ def bucket_pairs(
     dict
         ``(i, j) -> PairBucket`` for every bucket with at least one pair.
     """
-    found: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, float]]] = {}
+    found: dict[tuple[int, int], list[PairBucket]] = {}
     for batch in _batches(sentences, batch_words):
         raw = sum(s.size for s in batch)
         tokens, segments = _subsampled_batch(rng, batch, keep_prob)
@@ -187,16 +204,9 @@ def bucket_pairs(
         for k, s, e in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True):
             pick = order[s:e]
             found.setdefault(divmod(k, blocks), []).append(
-                (local[centres[pick]], local[contexts[pick]], raw * (e - s) / order.size)
+                PairBucket(local[centres[pick]], local[contexts[pick]], raw * (e - s) / order.size)
             )
-    return {
-        ij: PairBucket(
-            np.concatenate([p[0] for p in parts]).astype(np.int32),
-            np.concatenate([p[1] for p in parts]).astype(np.int32),
-            float(sum(p[2] for p in parts)),
-        )
-        for ij, parts in found.items()
-    }
+    return {ij: PairBucket.concat(parts) for ij, parts in found.items()}
 
 
 def _pairs_step(

@@ -83,6 +83,7 @@ class BlockLayout:
     block_of: np.ndarray
     local: np.ndarray
     noise: list[tuple[np.ndarray, np.ndarray]]
+    words: list[np.ndarray]  # per block, its word ids ascending: its rows in model order
 
     @property
     def blocks(self) -> int:
@@ -90,13 +91,14 @@ class BlockLayout:
 
     def members(self, block: int) -> np.ndarray:
         """Word ids of ``block``, ascending: its rows in model order."""
-        return np.flatnonzero(self.block_of == block)
+        return self.words[block]
 
     @classmethod
     def build(cls, block_of: np.ndarray, local: np.ndarray, counts: np.ndarray, ns_exponent: float):
         blocks = int(block_of.max(initial=0)) + 1
         noise = [block_noise(counts, block_of, b, ns_exponent) for b in range(blocks)]
-        return cls(block_of, local, noise)
+        words = [np.flatnonzero(block_of == b) for b in range(blocks)]
+        return cls(block_of, local, noise, words)
 
 
 def bucket_partition(key: tuple[int, int, int], blocks: int) -> int:
@@ -110,8 +112,8 @@ def bucket_partition(key: tuple[int, int, int], blocks: int) -> int:
 class PairTask:
     """One sentence partition's pairs, bucketed and cut into pieces (``mapPartitionsWithIndex``).
 
-    Yields ``((i, j, p), (partition, centres, contexts, raw_words))``; ``partition`` keeps
-    corpus order when a bucket piece is put together from every partition's share.
+    Yields ``((i, j, p), (partition, PairBucket))``; ``partition`` keeps corpus order when a
+    bucket piece is put together from every partition's share.
     """
 
     tables: Broadcast  # (keep_prob, noise_cdf)
@@ -136,13 +138,10 @@ class PairTask:
             batch_words=self.batch_words,
         )
         for (i, j), bucket in buckets.items():
-            n = bucket.centres.size
             for p in range(self.passes):
-                lo, hi = n * p // self.passes, n * (p + 1) // self.passes
-                if hi > lo:
-                    share = bucket.raw_words * (hi - lo) / n
-                    piece = (index, bucket.centres[lo:hi], bucket.contexts[lo:hi], share)
-                    yield (i, j, p), piece
+                piece = bucket.piece(p, self.passes)
+                if piece.centres.size:
+                    yield (i, j, p), (index, piece)
 
 
 def shuffle_pairs(
@@ -188,11 +187,7 @@ class BucketTask:
         i, r = index % blocks, (index // blocks) % blocks
         j = (i + r) % blocks
         pieces = sorted((value for _, value in records), key=lambda v: v[0])
-        bucket = PairBucket(
-            np.concatenate([v[1] for v in pieces] or [np.empty(0, np.int32)]),
-            np.concatenate([v[2] for v in pieces] or [np.empty(0, np.int32)]),
-            float(sum(v[3] for v in pieces)),
-        )
+        bucket = PairBucket.concat([piece for _, piece in pieces])
         # Copies: the broadcast values stay pristine for a retried task. A Python worker loads
         # a broadcast only when it reads it, so a task unpickles 2/B of the model, not all.
         rows0 = self.syn0_blocks[i].value.copy()
@@ -231,7 +226,7 @@ def train_sub_round(
     model in place. ``task`` holds :class:`BucketTask`'s remaining fields."""
     began = time.perf_counter()
     blocks = layout.value.blocks
-    members = [layout.value.members(b) for b in range(blocks)]
+    members = layout.value.words
     syn0_blocks = [sc.broadcast(syn0[m]) for m in members]
     syn1neg_blocks = [sc.broadcast(syn1neg[m]) for m in members]
     try:

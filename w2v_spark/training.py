@@ -439,9 +439,8 @@ def train_into(
         sentences, partition_tokens = load_sentences(spark, vocab_dir, num_partitions)
     corpus_words = sum(partition_tokens)
     total_words = corpus_words * cfg.epochs
-    tables = sc.broadcast(
-        (keep_probabilities(counts, cfg.sample), noise_cdf(counts, cfg.ns_exponent))
-    )
+    keep_prob = keep_probabilities(counts, cfg.sample)
+    tables = sc.broadcast((keep_prob, noise_cdf(counts, cfg.ns_exponent)))
     replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master))
     fingerprint = resume_fingerprint(cfg, len(words), num_partitions, replicas)
 
@@ -462,7 +461,7 @@ def train_into(
     syncs = 1 if blocked else resolve_syncs(cfg.syncs_per_epoch, num_partitions, replicas)
     layout = None
     if blocked:  # one block per partition, balanced by the expected tokens left by subsampling
-        block_of = assign_blocks(counts * keep_probabilities(counts, cfg.sample), num_partitions)
+        block_of = assign_blocks(counts * keep_prob, num_partitions)
         layout = sc.broadcast(
             BlockLayout.build(block_of, local_ids(block_of), counts, cfg.ns_exponent)
         )
