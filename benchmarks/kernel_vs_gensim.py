@@ -102,8 +102,8 @@ def evaluate(vocab: list[str], vectors: np.ndarray) -> float:
 
 
 def run_numpy(vocab, counts, sentences, epochs: int, seed: int, **kernel_options) -> tuple:
-    from w2v_spark.kernel import init_weights, train_sentences
-    from w2v_spark.sampling import keep_probabilities, noise_cdf, partition_rng
+    from w2v_spark.train.kernel import init_weights, train_sentences
+    from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 
     keep = keep_probabilities(counts, SETTINGS["sample"])
     cdf = noise_cdf(counts, SETTINGS["ns_exponent"])

@@ -1,7 +1,7 @@
 """Screening combining rules without Spark: E replicas trained in turn in one process.
 
 Each replica is a full copy of ``(syn0, syn1neg)`` that trains its own contiguous 1/E of the
-corpus with our kernel (:func:`w2v_spark.kernel.train_sentences`) and the learning rate of the
+corpus with our kernel (:func:`w2v_spark.train.kernel.train_sentences`) and the learning rate of the
 run's global progress as that copy sees it (as the Spark trainer does). Every ``--sync-every``
 words per replica (default: once per epoch) the copies are combined by ``--rule`` and every
 copy restarts from the result; ``--hot K --hot-every N`` also combines the K most frequent rows
@@ -18,7 +18,7 @@ Rules (``Δ_k`` = copy k's change since the last combination, over all E copies)
 - ``sum``: ``W + Σ_k Δ_k`` (every change kept, as if the copies had run one after another);
 - ``bmuf``: block momentum with Nesterov look-ahead: the model is the copies' mean, and they
   restart from it plus ``(1 - 1/E)`` times the last move (Chen & Huo 2016);
-- ``blocks``: no copies: block rotation (:mod:`w2v_spark.rotation`) with E blocks and
+- ``blocks``: no copies: block rotation (:mod:`w2v_spark.train.rotation`) with E blocks and
   ``--passes`` passes, its buckets trained one after another (the buckets of a sub-round
   share no row, so this is exactly what E executors compute, in another order of the same
   independent updates).
@@ -45,17 +45,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare import WIKI8, prepare_corpus  # noqa: E402
 
-from w2v_spark.blocks import (  # noqa: E402
+from w2v_spark.evaluate.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+from w2v_spark.train.blocks import (  # noqa: E402
     assign_blocks,
     bucket_pairs,
     local_ids,
     rotation,
     train_pairs,
 )
-from w2v_spark.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
-from w2v_spark.kernel import init_weights, train_sentences  # noqa: E402
-from w2v_spark.rotation import BlockLayout, step_pairs_for  # noqa: E402
-from w2v_spark.sampling import keep_probabilities, noise_cdf  # noqa: E402
+from w2v_spark.train.kernel import init_weights, train_sentences  # noqa: E402
+from w2v_spark.train.rotation import BlockLayout, step_pairs_for  # noqa: E402
+from w2v_spark.train.sampling import keep_probabilities, noise_cdf  # noqa: E402
 
 DATA = ROOT / "w2v_spark" / "data"
 SENTENCE = 1000  # ids per sentence handed to the kernel

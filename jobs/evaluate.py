@@ -8,7 +8,7 @@ spark-submit jobs/evaluate.py --vectors other-tool/vectors.bin --out runs/other/
 from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
-from w2v_spark.evaluate_stage import evaluate_outputs
+from w2v_spark.evaluate.stage import evaluate_outputs
 from w2v_spark.session import get_session, stop_session
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from w2v_spark.cli import job, job_parser
 from w2v_spark.session import get_session, stop_session
-from w2v_spark.training import train_model
+from w2v_spark.train.stage import train_model
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ def planted_corpus(
 def planted_vocabulary(spark, root, settings: list[str], *, seed: int, n_sentences: int):
     """The vocabulary job's output on a planted corpus written under ``root``: ``root/vocab``."""
     from w2v_spark.config import build_config
-    from w2v_spark.vocab import build_vocabulary
+    from w2v_spark.vocab.stage import build_vocabulary
 
     words, _, sentences, _ = planted_corpus(seed=seed, n_sentences=n_sentences)
     (root / "corpus.txt").write_text("\n".join(" ".join(words[i] for i in s) for s in sentences))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from w2v_spark.averaging import (
+from w2v_spark.train.averaging import (
     RowBlock,
     add_mean_change,
     average_touched_rows,
@@ -59,7 +59,7 @@ def test_untouched_blocks_are_not_sent_back():
 
 
 def test_unknown_and_retired_rules_are_rejected():
-    from w2v_spark.averaging import resolve_rule
+    from w2v_spark.train.averaging import resolve_rule
 
     for rule in ("median", "sum", "weighted", "matched", "sum/mean"):
         with pytest.raises(ValueError, match="unknown averaging rule"):
@@ -67,7 +67,7 @@ def test_unknown_and_retired_rules_are_rejected():
 
 
 def test_auto_rule_is_momentum_for_executor_copies_and_the_mean_for_partition_copies():
-    from w2v_spark.averaging import resolve_rule, resolve_syncs
+    from w2v_spark.train.averaging import resolve_rule, resolve_syncs
 
     assert [resolve_rule("auto", p) for p in (1, 2, 8, 32)] == ["mean"] * 4
     assert resolve_rule("momentum", 32) == "momentum"
@@ -199,7 +199,7 @@ def test_momentum_from_executor_replicas_equals_momentum_from_partition_copies()
 
 
 def test_only_copies_combined_by_block_momentum_take_the_alpha_scale():
-    from w2v_spark.averaging import resolve_copy_alpha_scale
+    from w2v_spark.train.averaging import resolve_copy_alpha_scale
 
     assert resolve_copy_alpha_scale(2.0, 4, "momentum") == 2.0
     assert resolve_copy_alpha_scale(2.0, 1, "momentum") == 1.0  # local mode: one copy

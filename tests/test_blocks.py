@@ -1,4 +1,4 @@
-"""Block rotation: the math (w2v_spark.blocks) and its layout on Spark (w2v_spark.rotation)."""
+"""Block rotation: the math (w2v_spark.train.blocks) and its layout on Spark (w2v_spark.train.rotation)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from w2v_spark.blocks import (
+from w2v_spark.train.blocks import (
     PairBucket,
     _pairs_step,
     assign_blocks,
@@ -17,15 +17,15 @@ from w2v_spark.blocks import (
     rotation,
     train_pairs,
 )
-from w2v_spark.kernel import (
+from w2v_spark.train.kernel import (
     _batches,
     _subsampled_batch,
     init_weights,
     sgns_loss_and_grads,
     window_pairs,
 )
-from w2v_spark.rotation import bucket_partition, step_pairs_for
-from w2v_spark.sampling import draw_alias, keep_probabilities, reduced_windows
+from w2v_spark.train.rotation import bucket_partition, step_pairs_for
+from w2v_spark.train.sampling import draw_alias, keep_probabilities, reduced_windows
 
 
 def zipf_counts(vocab: int = 500) -> np.ndarray:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from tests.planted import planted_vocabulary
-from w2v_spark import training
-from w2v_spark.checkpoint import load_last_checkpoint, save_checkpoint
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.training import train_model
+from w2v_spark.train import stage as training
+from w2v_spark.train.checkpoint import load_last_checkpoint, save_checkpoint
+from w2v_spark.train.stage import train_model
 
 # One copy per partition: the bit-reproducible mode, so a resumed epoch equals the lost one.
 SETTINGS = [
@@ -72,7 +72,7 @@ def copy_of(crashed_run, tmp_path: Path) -> Path:
 def resume_past_damage(spark, tiny_vocab, out: Path, epoch2_syn0: np.ndarray, caplog) -> str:
     """Resume; check it restarted from epoch 1 and finished as the lost epoch 2 had. Returns
     the warnings logged."""
-    with caplog.at_level(logging.INFO, logger="w2v_spark.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="w2v_spark.train.checkpoint"):
         result = train(spark, tiny_vocab, out, resume=True)
     assert f"resuming from {out}/checkpoints/epoch-001" in caplog.text
     assert [m["epoch"] for m in result.metrics] == [1, 2]
@@ -136,7 +136,7 @@ def test_state_json_records_each_array_file(spark, tmp_path):
 def test_unreadable_state_json_is_skipped_with_its_reason(spark, tmp_path, caplog):
     small_checkpoints(spark, tmp_path / "model")
     (tmp_path / "model" / "checkpoints" / "epoch-002" / "state.json").write_text('{"epoch": 2,')
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.train.checkpoint"):
         last = load_last_checkpoint(spark, str(tmp_path / "model"))
     assert last.epoch == 1
     assert "epoch-002: state.json is not valid JSON" in caplog.text
@@ -152,7 +152,7 @@ def test_a_checkpoint_without_file_records_is_still_verified_by_its_shapes(spark
         state_path.write_text(json.dumps(state))
     damaged = tmp_path / "model" / "checkpoints" / "epoch-002" / "syn1neg.npy"
     damaged.write_bytes(damaged.read_bytes()[:-10])
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.train.checkpoint"):
         last = load_last_checkpoint(spark, str(tmp_path / "model"))
     assert last.epoch == 1
     assert "epoch-002: syn1neg.npy does not load" in caplog.text

@@ -44,9 +44,9 @@ from tests.test_training import SETTINGS as PLANTED
 from tests.test_training import single_process_accuracy, solved_fraction
 from w2v_spark.config import build_config, load_config
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate_stage import evaluate_outputs
-from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.evaluate.stage import evaluate_outputs
+from w2v_spark.train.stage import train_model
+from w2v_spark.vocab.stage import build_vocabulary
 
 pytestmark = pytest.mark.cluster
 
@@ -190,7 +190,7 @@ def assert_nothing_falsely_complete(root: Path) -> list[Path]:
 def test_the_zip_holds_the_package_and_is_what_executors_import(dist, tmp_path):
     zip_path, executor_python = dist
     names = zipfile.ZipFile(zip_path).namelist()
-    assert "w2v_spark/__init__.py" in names and "w2v_spark/kernel.py" in names
+    assert "w2v_spark/__init__.py" in names and "w2v_spark/train/kernel.py" in names
     assert "w2v_spark/data/questions-words.txt" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert all(n.startswith("w2v_spark/") for n in names)
@@ -205,9 +205,9 @@ def test_the_zip_holds_the_package_and_is_what_executors_import(dist, tmp_path):
     assert bare.returncode != 0 and "No module named 'w2v_spark'" in bare.stderr
     # ...with it, everything that runs on executors imports, and the data files load.
     probe = (
-        "import w2v_spark, w2v_spark.kernel, w2v_spark.partition, w2v_spark.partitioning, "
-        "w2v_spark.sampling, w2v_spark.averaging, w2v_spark.vocab, w2v_spark.report\n"
-        "from w2v_spark.report import dataset_path\n"
+        "import w2v_spark, w2v_spark.train.kernel, w2v_spark.train.sync_task, w2v_spark.train.sentences, "
+        "w2v_spark.train.sampling, w2v_spark.train.averaging, w2v_spark.vocab.stage, w2v_spark.evaluate.report\n"
+        "from w2v_spark.evaluate.report import dataset_path\n"
         "with dataset_path('', 'analogies') as p: assert p.read_text().startswith(': capital')\n"
         "print(w2v_spark.__file__)\n"
     )

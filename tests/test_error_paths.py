@@ -13,7 +13,7 @@ import pytest
 from tests.planted import planted_vocabulary
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.training import train_model
+from w2v_spark.train.stage import train_model
 
 SETTINGS = [
     "vocab.min_count=1",

@@ -13,9 +13,9 @@ import pytest
 from gensim.models import KeyedVectors, Word2Vec
 from scipy import stats
 
-from w2v_spark import query
 from w2v_spark.errors import UserError
-from w2v_spark.evaluation import (
+from w2v_spark.evaluate import query
+from w2v_spark.evaluate.evaluation import (
     evaluate_analogies,
     evaluate_word_pairs,
     most_similar,
@@ -24,7 +24,7 @@ from w2v_spark.evaluation import (
     read_word_pairs,
     spearman,
 )
-from w2v_spark.vectors_io import write_word2vec
+from w2v_spark.io.vectors import write_word2vec
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample.txt.gz"
@@ -259,7 +259,7 @@ def test_malformed_analogy_lines_are_skipped_counted_and_match_gensim(tmp_path, 
         ": gram-plural\nman men woman women\nking kings queen queens\n",
         encoding="utf-8",
     )
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.evaluation"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.evaluate.evaluation"):
         sections = read_analogies(path)
     assert [name for name, _ in sections] == ["family", "gram-plural"]
     assert [len(q) for _, q in sections] == [1, 2]
@@ -387,7 +387,7 @@ def test_word_pairs_respect_restrict_vocab_and_case(kv, tmp_path):
 def test_read_word_pairs_skips_comments_and_counts_malformed_lines(tmp_path, caplog):
     path = tmp_path / "pairs.tsv"
     path.write_text("# header\ntiger\tcat\t7.35\nbad line\nx\ty\tnot-a-number\n\n", "utf-8")
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.evaluation"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.evaluate.evaluation"):
         assert read_word_pairs(path) == [("tiger", "cat", 7.35)]
     assert "skipped 2 malformed lines" in caplog.text
 

@@ -17,15 +17,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT
-from w2v_spark import query, training
 from w2v_spark.config import build_config, load_config
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate_stage import evaluate_outputs
-from w2v_spark.report import build_report, check_coverage, render_markdown
-from w2v_spark.tokenize import read_corpus, replacement_refusal
-from w2v_spark.training import train_model
-from w2v_spark.vectors_io import read_word2vec, write_word2vec
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.evaluate import query
+from w2v_spark.evaluate.report import build_report, check_coverage, render_markdown
+from w2v_spark.evaluate.stage import evaluate_outputs
+from w2v_spark.io.vectors import read_word2vec, write_word2vec
+from w2v_spark.train import stage as training
+from w2v_spark.train.stage import train_model
+from w2v_spark.vocab.stage import build_vocabulary
+from w2v_spark.vocab.tokenize import read_corpus, replacement_refusal
 
 # The Google set's first question, "Athens Greece Baghdad Iraq", in lowercase.
 ATHENS = ["athens", "greece", "baghdad", "iraq"]

@@ -1,4 +1,4 @@
-"""Tests of the NumPy SGNS kernel (w2v_spark.kernel)."""
+"""Tests of the NumPy SGNS kernel (w2v_spark.train.kernel)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.planted import planted_corpus
-from w2v_spark import kernel
-from w2v_spark.kernel import (
+from w2v_spark.train import kernel
+from w2v_spark.train.kernel import (
     TrainStats,
     init_weights,
     sgns_loss_and_grads,
@@ -17,7 +17,7 @@ from w2v_spark.kernel import (
     train_sentences,
     window_pairs,
 )
-from w2v_spark.sampling import alias_table, keep_probabilities, noise_cdf, partition_rng
+from w2v_spark.train.sampling import alias_table, keep_probabilities, noise_cdf, partition_rng
 
 
 def sigmoid(x):

@@ -8,8 +8,8 @@ import tempfile
 
 import numpy as np
 
-from w2v_spark.model_io import read_vectors_parquet, write_vectors_parquet, write_word2vec_files
-from w2v_spark.vectors_io import read_word2vec
+from w2v_spark.io.model import read_vectors_parquet, write_vectors_parquet, write_word2vec_files
+from w2v_spark.io.vectors import read_word2vec
 
 WORDS = ["the", "of", "france", "paris", "naïve"]  # vocabulary order: count, then word
 COUNTS = np.array([50, 40, 7, 7, 3])

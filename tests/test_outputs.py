@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLE
-from w2v_spark import outputs
 from w2v_spark.cli import one_line
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate_stage import evaluate_outputs
-from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.evaluate.stage import evaluate_outputs
+from w2v_spark.io import outputs
+from w2v_spark.train.stage import train_model
+from w2v_spark.vocab.stage import build_vocabulary
 
 TINY = [
     "vocab.min_count=5",
@@ -261,7 +261,7 @@ def test_an_interrupted_swap_puts_the_previous_model_back(spark, finished, tmp_p
 
 
 def test_a_java_failure_reports_its_innermost_cause(spark, tmp_path):
-    from w2v_spark import storage
+    from w2v_spark.io import storage
 
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tests.planted import planted_corpus
-from w2v_spark.kernel import init_weights, train_sentences
-from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask
-from w2v_spark.replicas import attach_shared_weights, remove_shared_weights
-from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf, partition_rng
+from w2v_spark.train.kernel import init_weights, train_sentences
+from w2v_spark.train.replicas import attach_shared_weights, remove_shared_weights
+from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf, partition_rng
+from w2v_spark.train.sync_task import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask
 
 ALPHA, MIN_ALPHA = 0.025, 0.0001
 BATCH = 1_000

@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.planted import planted_vocabulary
 from w2v_spark.config import build_config
-from w2v_spark.partitioning import resolve_num_partitions
-from w2v_spark.training import train_model
+from w2v_spark.train.sentences import resolve_num_partitions
+from w2v_spark.train.stage import train_model
 
 
 def test_enough_tokens_per_partition_keeps_the_setting_silently():
@@ -85,9 +85,9 @@ def test_a_run_asking_for_too_many_partitions_trains_in_the_capped_number(
     spark, small_vocab, tmp_path, caplog
 ):
     config = build_config({}, [*SMALL, "train.epochs=1", "train.checkpoint=false"])
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.training"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.train.stage"):
         result = train_model(spark, config, vocab_dir=small_vocab, out=str(tmp_path / "model"))
-    warnings = [r.getMessage() for r in caplog.records if r.name == "w2v_spark.training"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "w2v_spark.train.stage"]
     assert any(
         w.startswith("train.num_partitions=1000 would leave 4 tokens per partition of the 4,135")
         and "capped at 4 partitions" in w

@@ -12,7 +12,7 @@ from gensim.models import KeyedVectors
 from tests.conftest import ROOT, SAMPLE
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate_stage import evaluate_outputs
+from w2v_spark.evaluate.stage import evaluate_outputs
 from w2v_spark.pipeline import run_pipeline
 
 FAST = ["vocab.min_count=5", "train.vector_size=20", "train.epochs=1", "train.num_partitions=2"]
@@ -80,7 +80,7 @@ def test_evaluate_needs_exactly_one_source(spark, tmp_path):
 def test_query_tool_answers_from_a_model_directory(pipeline_run):
     out, _ = pipeline_run
     result = subprocess.run(
-        [sys.executable, "-m", "w2v_spark.query", str(out / "model"), "similar", "city"],
+        [sys.executable, "-m", "w2v_spark.evaluate.query", str(out / "model"), "similar", "city"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,7 +7,7 @@ import multiprocessing
 import numpy as np
 from pyspark import SparkFiles
 
-from w2v_spark.replicas import (
+from w2v_spark.train.replicas import (
     attach_shared_weights,
     remove_shared_weights,
     replica_id,

@@ -15,8 +15,8 @@ from gensim.models import Word2Vec
 
 from w2v_spark.config import Config, EvaluateConfig
 from w2v_spark.errors import UserError
-from w2v_spark.evaluation import evaluate_analogies, most_similar
-from w2v_spark.report import (
+from w2v_spark.evaluate.evaluation import evaluate_analogies, most_similar
+from w2v_spark.evaluate.report import (
     build_report,
     pca_2d,
     projection_svg,

@@ -1,11 +1,11 @@
-"""Tests of word2vec's sampling details (w2v_spark.sampling)."""
+"""Tests of word2vec's sampling details (w2v_spark.train.sampling)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from w2v_spark.sampling import (
+from w2v_spark.train.sampling import (
     alias_table,
     draw_alias,
     draw_negatives,

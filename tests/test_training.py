@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.planted import planted_corpus
-from w2v_spark import training
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.kernel import init_weights, train_sentences
-from w2v_spark.sampling import keep_probabilities, noise_cdf, partition_rng
-from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.train import stage as training
+from w2v_spark.train.kernel import init_weights, train_sentences
+from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
+from w2v_spark.train.stage import train_model
+from w2v_spark.vocab.stage import build_vocabulary
 
 SETTINGS = [
     "vocab.min_count=1",
@@ -225,7 +225,7 @@ def test_diverging_weights_stop_the_run_naming_the_epoch(spark, planted_vocab, t
 def test_a_checkpoint_that_fails_mid_write_is_never_visible(
     spark, planted_vocab, tmp_path, monkeypatch
 ):
-    from w2v_spark import checkpoint
+    from w2v_spark.train import checkpoint
 
     real_write = checkpoint.write_array
     calls = []

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors, Word2Vec
 
-from w2v_spark import vectors_io
 from w2v_spark.errors import UserError
-from w2v_spark.vectors_io import read_word2vec, write_word2vec
+from w2v_spark.io import vectors as vectors_io
+from w2v_spark.io.vectors import read_word2vec, write_word2vec
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.txt.gz"
 TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
@@ -206,7 +206,7 @@ def test_non_utf8_words_are_replaced_and_counted(tmp_path, binary, caplog):
         body = b"".join(w + b" %g %g\n" % tuple(r) for w, r in zip(bad, rows, strict=True))
     path = tmp_path / ("v.bin" if binary else "v.txt")
     path.write_bytes(b"3 2\n" + body)
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.vectors_io"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.io.vectors"):
         words, vectors = read_word2vec(path)
     assert words == ["caf\ufffd", "\ufffd\ufffd", "ok"]
     assert np.array_equal(vectors, rows)
@@ -216,7 +216,7 @@ def test_non_utf8_words_are_replaced_and_counted(tmp_path, binary, caplog):
 def test_repeated_words_keep_their_first_row_like_gensim(tmp_path, caplog):
     path = tmp_path / "v.txt"
     path.write_bytes(b"3 1\na 1\nb 2\na 3\n")
-    with caplog.at_level(logging.WARNING, logger="w2v_spark.vectors_io"):
+    with caplog.at_level(logging.WARNING, logger="w2v_spark.io.vectors"):
         words, vectors = read_word2vec(path)
     assert words == ["a", "b"] and vectors.ravel().tolist() == [1.0, 2.0]
     reference = gensim_load(path, binary=False)

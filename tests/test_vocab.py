@@ -18,7 +18,7 @@ from chispa import assert_df_equality
 from tests.conftest import ROOT, SAMPLE, corpus_path
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.vocab.stage import build_vocabulary
 
 # Python's spelling of the default pattern \p{L}+(?:'\p{L}+)*. [^\W\d_] is a letter or a
 # numeric symbol such as "²" or "½"; those are not \p{L}, so they are blanked first.
@@ -262,7 +262,7 @@ def test_vocab_job_reports_a_missing_corpus_in_one_line(tmp_path):
 
 
 def test_encode_batches_drops_unknown_words_and_keeps_order():
-    from w2v_spark.vocab import encode_batches
+    from w2v_spark.vocab.stage import encode_batches
 
     batch = pa.RecordBatch.from_arrays(
         [

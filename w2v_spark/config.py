@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from w2v_spark.errors import UserError
-from w2v_spark.evaluation import parse_query
+from w2v_spark.evaluate.evaluation import parse_query
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,7 +96,7 @@ class TrainConfig:
     # Hogwild-style as gensim's threads do, so one executor (local mode) matches gensim at any
     # partition count; not bit-reproducible. "blocks": no copies at all: the vocabulary is cut
     # into num_partitions blocks and executors train disjoint (syn0 block, syn1neg block)
-    # buckets in rotation (w2v_spark/rotation.py), so no accuracy is lost to combining at any
+    # buckets in rotation (w2v_spark/train/rotation.py), so no accuracy is lost to combining at any
     # executor count; bit-reproducible. "partition": a copy per partition, averaged (kept for
     # comparison). "auto" (default): "executor" under a local master, "blocks" on a cluster,
     # where executor copies had to be averaged and lost accuracy (benchmarks/README.md).
@@ -113,7 +113,7 @@ class TrainConfig:
     # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
     # benchmarks/README.md).
     syncs_per_epoch: int = 0
-    # How copies are combined when there are several (w2v_spark/averaging.py): "mean" (Spark
+    # How copies are combined when there are several (w2v_spark/train/averaging.py): "mean" (Spark
     # MLlib's rule), "momentum" (block momentum), or "auto": "momentum" for executor copies,
     # "mean" for partition copies. Unused with "blocks", which has no copies.
     averaging: str = "auto"

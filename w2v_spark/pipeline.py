@@ -6,12 +6,12 @@ import logging
 
 from pyspark.sql import SparkSession
 
-from w2v_spark import storage
 from w2v_spark.config import Config
-from w2v_spark.evaluate_stage import evaluate_outputs
-from w2v_spark.outputs import check_no_overlap
-from w2v_spark.training import train_model
-from w2v_spark.vocab import build_vocabulary
+from w2v_spark.evaluate.stage import evaluate_outputs
+from w2v_spark.io import storage
+from w2v_spark.io.outputs import check_no_overlap
+from w2v_spark.train.stage import train_model
+from w2v_spark.vocab.stage import build_vocabulary
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 
 Usage::
 
-    python -m w2v_spark.query PATH "king - man + woman"   # analogy: king - man + woman = ?
-    python -m w2v_spark.query PATH similar paris           # nearest neighbours of a word
-    python -m w2v_spark.query PATH paris --topn 20
-    python -m w2v_spark.query vectors.txt paris --limit 50000  # only the first 50,000 rows
+    python -m w2v_spark.evaluate.query PATH "king - man + woman"   # analogy: king - man + woman = ?
+    python -m w2v_spark.evaluate.query PATH similar paris           # nearest neighbours of a word
+    python -m w2v_spark.evaluate.query PATH paris --topn 20
+    python -m w2v_spark.evaluate.query vectors.txt paris --limit 50000  # only the first 50,000 rows
 
 PATH is a word2vec ``.bin`` / ``.txt`` file or a model directory holding ``vectors.bin``
 (or ``vectors.txt``). Words are matched as spelled, else in lowercase. Prints the top
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from w2v_spark.errors import UserError
-from w2v_spark.evaluation import most_similar, parse_query
-from w2v_spark.vectors_io import read_word2vec
+from w2v_spark.evaluate.evaluation import most_similar, parse_query
+from w2v_spark.io.vectors import read_word2vec
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _match(words: Sequence[str], query_words: Sequence[str]) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m w2v_spark.query",
+        prog="python -m w2v_spark.evaluate.query",
         description="Nearest words to a word or to an analogy query such as 'king - man + woman'.",
     )
     parser.add_argument("path", help="word2vec .bin/.txt file, or a model directory")

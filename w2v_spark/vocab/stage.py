@@ -26,12 +26,13 @@ from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from w2v_spark import __version__, storage
+from w2v_spark import __version__
 from w2v_spark.config import Config, VocabConfig
 from w2v_spark.errors import UserError
-from w2v_spark.outputs import owned_output
+from w2v_spark.io import storage
+from w2v_spark.io.outputs import owned_output
 from w2v_spark.session import job_group
-from w2v_spark.tokenize import (
+from w2v_spark.vocab.tokenize import (
     check_token_pattern,
     decoded_length,
     normalise,
@@ -163,7 +164,7 @@ def build_vocabulary(
 
     Before any work: ``out`` must not overlap ``corpus``, its parent must be writable, the
     token pattern must compile, and no other run may be writing ``out`` (see
-    :mod:`w2v_spark.outputs`).
+    :mod:`w2v_spark.io.outputs`).
     """
     if config.vocab.tokenizer == "pattern":
         check_token_pattern(spark, config.vocab.token_pattern)

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from w2v_spark import storage
-from w2v_spark.vectors_io import write_word2vec
+from w2v_spark.io import storage
+from w2v_spark.io.vectors import write_word2vec
 
 log = logging.getLogger(__name__)
 

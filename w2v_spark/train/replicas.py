@@ -8,7 +8,7 @@ place, lock-free, as gensim's worker threads share one model in one process. Tas
 one after another continue from each other's weights; tasks that run at the same time see
 each other's updates within a step (128 centre words). So one executor (Spark local mode, or
 one executor per machine) trains like gensim with ``workers`` = its cores, at any number of
-partitions, and only *executors* are averaged (:mod:`w2v_spark.averaging`), not partitions.
+partitions, and only *executors* are averaged (:mod:`w2v_spark.train.averaging`), not partitions.
 
 How the replica's change reaches the driver: a second file holds the weights as last
 reported. A task that finishes takes the executor's lock and sends back, block by block, the
@@ -44,14 +44,14 @@ import numpy as np
 from pyspark import Broadcast, SparkFiles
 from pyspark.sql import SparkSession
 
-from w2v_spark.averaging import BLOCK_ROWS, RowBlock
+from w2v_spark.train.averaging import BLOCK_ROWS, RowBlock
 
 _PREFIX = "w2v-shared-"
 
 
 def resolve_replicas(replicas: str, num_partitions: int, local_master: bool = True) -> str:
     """``"auto"``: ``"executor"`` under a local master (one executor), ``"blocks"`` on a
-    cluster (:mod:`w2v_spark.rotation`). One partition is ``"partition"`` whatever was asked:
+    cluster (:mod:`w2v_spark.train.rotation`). One partition is ``"partition"`` whatever was asked:
     a lone task shares with nobody, so it trains its own copy (ordinary memory, full-size
     Hogwild steps, bit-reproducible): on wiki8 176,793 words/s against 133,053 with the
     memory-mapped copy (benchmarks/README.md)."""
@@ -120,7 +120,7 @@ class SharedReplica:
         lock, so a long report never holds training up): a task's learning rate follows the
         words trained on the copy it writes, whichever task trained them, so tasks that run one
         after another continue one schedule instead of each restarting the sync's
-        (w2v_spark.partition.SyncTask).
+        (w2v_spark.train.sync_task.SyncTask).
         """
         assert self.words is not None
         with _locked(self.lock + ".words"):

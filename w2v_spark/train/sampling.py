@@ -1,7 +1,7 @@
 """word2vec's sampling details: subsampling, noise distribution, windows, learning rate, RNGs.
 
 Each function is small and separately tested (``tests/test_sampling.py``); the kernel
-(:mod:`w2v_spark.kernel`) combines them. Conventions follow the C tool and gensim 4.x.
+(:mod:`w2v_spark.train.kernel`) combines them. Conventions follow the C tool and gensim 4.x.
 """
 
 from __future__ import annotations

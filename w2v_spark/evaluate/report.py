@@ -26,7 +26,7 @@ import numpy as np
 
 from w2v_spark.config import EvaluateConfig
 from w2v_spark.errors import UserError
-from w2v_spark.evaluation import (
+from w2v_spark.evaluate.evaluation import (
     evaluate_analogies,
     evaluate_word_pairs,
     most_similar,
@@ -34,7 +34,7 @@ from w2v_spark.evaluation import (
     read_analogies,
     read_word_pairs,
 )
-from w2v_spark.vectors_io import atomic_write
+from w2v_spark.io.vectors import atomic_write
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from collections.abc import Iterator, Sequence
 
 from pyspark.sql import SparkSession
 
-from w2v_spark import storage
 from w2v_spark.errors import UserError
+from w2v_spark.io import storage
 
 log = logging.getLogger(__name__)
 

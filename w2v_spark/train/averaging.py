@@ -1,7 +1,7 @@
 """Combining weight copies after a sync, one block of rows at a time.
 
 Only ``train.replicas`` ``"executor"`` (on a cluster) and ``"partition"`` train copies; the
-default on a cluster, ``"blocks"`` (:mod:`w2v_spark.rotation`), has none, and one executor
+default on a cluster, ``"blocks"`` (:mod:`w2v_spark.train.rotation`), has none, and one executor
 (local mode) has one. Every copy starts a sync from the same weights ``W0`` and ends with its
 own ``W_p``. It sends back, for each block of ``BLOCK_ROWS`` rows it touched, a
 :class:`RowBlock`: per row a touched indicator and the touched rows (untouched rows carry 0).
@@ -20,7 +20,7 @@ rules were retired by measurement (benchmarks/README.md): ``"sum"`` (every copy'
 diverged at 4 copies, ``"weighted"`` (by update count) and ``"matched"`` (sum or mean by a
 row's saturation) gained little over the mean, and block rotation keeps all of it.
 
-With one replica per executor (:mod:`w2v_spark.replicas`) the copies being combined are the
+With one replica per executor (:mod:`w2v_spark.train.replicas`) the copies being combined are the
 executors' shared copies, not the partitions': each finishing task sends the *changes*
 of its executor's copy since the last report (keyed by executor and block), an executor's
 reports are summed into its replica's change ``D_r = W_r - W0`` (:func:`replica_row_block`),
@@ -130,7 +130,7 @@ def touched_row_blocks(
 def replica_row_block(item: tuple[tuple[str, int], RowBlock]) -> tuple[int, RowBlock]:
     """``((replica, block), D) -> (block, RowBlock)``: one replica's summed changes.
 
-    ``D`` sums the replica's reports (:meth:`w2v_spark.replicas.SharedReplica.report_changes`:
+    ``D`` sums the replica's reports (:meth:`w2v_spark.train.replicas.SharedReplica.report_changes`:
     raw changes, the tasks' update counts in ``stats[1]``); the result carries, per row, the
     replica's touched indicator (1, however many of its tasks touched it) and update count,
     ready to be summed over replicas.

@@ -8,9 +8,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from w2v_spark import storage
 from w2v_spark.config import VocabConfig
 from w2v_spark.errors import UserError
+from w2v_spark.io import storage
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from w2v_spark.kernel import (
+from w2v_spark.train.kernel import (
     TrainStats,
     _add_csr_product,
     _add_csr_transpose_product,
@@ -39,7 +39,7 @@ from w2v_spark.kernel import (
     _subsampled_batch,
     window_pairs,
 )
-from w2v_spark.sampling import alias_table, draw_alias, learning_rate, reduced_windows
+from w2v_spark.train.sampling import alias_table, draw_alias, learning_rate, reduced_windows
 
 __all__ = [
     "PairBucket",
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: Pairs per Hogwild step of :func:`train_pairs`: about what a 256-centre step of
-#: :func:`~w2v_spark.kernel.train_sentences` trains at window 5.
+#: :func:`~w2v_spark.train.kernel.train_sentences` trains at window 5.
 DEFAULT_STEP_PAIRS = 1024
 #: Pairs whose negatives are drawn at once.
 _DRAW_PAIRS = 65_536
@@ -111,7 +111,7 @@ def block_noise(
     """Alias table of the noise distribution restricted to ``block``, over its local ids.
 
     ``P(n) ∝ count[n] ** ns_exponent`` for the words of ``block``, as
-    :func:`~w2v_spark.sampling.noise_cdf` over the whole vocabulary.
+    :func:`~w2v_spark.train.sampling.noise_cdf` over the whole vocabulary.
     """
     members = np.flatnonzero(block_of == block)
     weights = np.asarray(counts, dtype=np.float64)[members] ** ns_exponent
@@ -178,7 +178,7 @@ def bucket_pairs(
     """Every (centre, context) pair of ``sentences``, bucketed by the blocks of both words.
 
     Subsampling and dynamic windows are word2vec's, drawn from ``rng`` exactly as
-    :func:`~w2v_spark.kernel.train_sentences` draws them (batches of ``batch_words``). Within
+    :func:`~w2v_spark.train.kernel.train_sentences` draws them (batches of ``batch_words``). Within
     a bucket the pairs keep corpus order (centre by centre, left context first).
 
     Returns
@@ -220,7 +220,7 @@ def _pairs_step(
 ) -> float:
     """One Hogwild step over independent pairs: every gradient from the pre-step values.
 
-    The update of the module docstring of :mod:`w2v_spark.kernel`, summed per row. A negative
+    The update of the module docstring of :mod:`w2v_spark.train.kernel`, summed per row. A negative
     equal to its pair's context is masked. Returns the summed loss (0.0 unless ``with_loss``).
     """
     pairs, k = negatives.shape
@@ -288,7 +288,7 @@ def train_pairs(
     negative : int
         Negatives per pair, drawn from ``noise``.
     alpha, min_alpha, progress_start, progress_per_word :
-        As :func:`~w2v_spark.kernel.train_sentences`; the bucket's ``raw_words`` are spread
+        As :func:`~w2v_spark.train.kernel.train_sentences`; the bucket's ``raw_words`` are spread
         evenly over its pairs, so the rate falls linearly through the bucket.
     rng : np.random.Generator
         Draws the negatives.

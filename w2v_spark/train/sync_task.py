@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from pyspark import Broadcast
 
-from w2v_spark.averaging import RowBlock, touched_row_blocks
-from w2v_spark.kernel import DEFAULT_STEP_TOKENS, TrainStats, train_sentences
-from w2v_spark.replicas import attach_shared_weights, replica_id
-from w2v_spark.sampling import learning_rate, partition_rng
+from w2v_spark.train.averaging import RowBlock, touched_row_blocks
+from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, TrainStats, train_sentences
+from w2v_spark.train.replicas import attach_shared_weights, replica_id
+from w2v_spark.train.sampling import learning_rate, partition_rng
 
 STATS_KEY = -1
 # Per-task records, keyed (TASK_KEY, partition): the learning rates the task trained with.
@@ -54,7 +54,7 @@ class SyncTask:
 
     ``replicas``: ``"partition"``, each partition trains its own copy of the broadcast and sends
     back its touched rows keyed by block; ``"executor"``, the partitions of one executor train
-    one shared copy (:mod:`w2v_spark.replicas`, files named by ``run_token``) and each sends
+    one shared copy (:mod:`w2v_spark.train.replicas`, files named by ``run_token``) and each sends
     back the copy's changes since the executor's last report, keyed by (executor, block).
     """
 
@@ -166,7 +166,7 @@ class SyncTask:
 
 @dataclass
 class TaskSchedule:
-    """The ``words_before`` of one task's :func:`~w2v_spark.kernel.train_sentences`.
+    """The ``words_before`` of one task's :func:`~w2v_spark.train.kernel.train_sentences`.
 
     ``claim(n)`` counts ``n`` words on the shared copy and returns the count before them (None:
     the task counts its own words); the result is capped at ``limit``, the words at which the

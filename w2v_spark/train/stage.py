@@ -1,22 +1,22 @@
 """The training loop on the driver: train an epoch, check it, checkpoint, repeat.
 
 With ``train.replicas = "blocks"`` (the default on a cluster) an epoch is the block rotation
-of :mod:`w2v_spark.rotation`: no copies, nothing averaged. Otherwise (``"executor"``, the
+of :mod:`w2v_spark.train.rotation`: no copies, nothing averaged. Otherwise (``"executor"``, the
 default in local mode, or ``"partition"``), per epoch and per sync (``train.syncs_per_epoch``):
 
 1. broadcast ``(syn0, syn1neg)`` (with block momentum, the look-ahead ``W + mu Δ``);
 2. every partition trains its copy on its share of sentences with the NumPy kernel
-   (:class:`w2v_spark.partition.SyncTask`), seeded from (seed, epoch, partition, sync), with
+   (:class:`w2v_spark.train.sync_task.SyncTask`), seeded from (seed, epoch, partition, sync), with
    the learning rate of the run's global progress as seen by the copy it writes;
 3. partitions send back only blocks of rows they touched; blocks are summed by key on the
    executors and the driver applies the averaging rule block by block
-   (:mod:`w2v_spark.averaging`);
+   (:mod:`w2v_spark.train.averaging`);
 4. NaN/Inf in the weights stop the run with the epoch named; so does a loss that rises two
    epochs running; the last checkpoint stays.
 
 How many copies were combined (``replicas``) and each task's first and last learning rate
 are kept in ``metrics.json`` per epoch. After each epoch a checkpoint is published
-(:mod:`w2v_spark.checkpoint`) and a progress line is logged. At the end the vectors are written
+(:mod:`w2v_spark.train.checkpoint`) and a progress line is logged. At the end the vectors are written
 as Parquet and word2vec files.
 
 Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes), with ``"momentum"`` also
@@ -40,8 +40,18 @@ from pyspark.rdd import portable_hash
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from w2v_spark import storage
-from w2v_spark.averaging import (
+from w2v_spark.config import Config, TrainConfig
+from w2v_spark.errors import UserError
+from w2v_spark.io import storage
+from w2v_spark.io.model import (
+    publish_bytes,
+    read_vectors_parquet,
+    write_vectors_parquet,
+    write_word2vec_files,
+)
+from w2v_spark.io.outputs import owned_output, staged_path, swap_in
+from w2v_spark.session import job_group
+from w2v_spark.train.averaging import (
     BLOCK_ROWS,
     add_mean_change,
     average_touched_rows,
@@ -51,35 +61,25 @@ from w2v_spark.averaging import (
     resolve_rule,
     resolve_syncs,
 )
-from w2v_spark.blocks import assign_blocks, local_ids
-from w2v_spark.checkpoint import (
+from w2v_spark.train.blocks import assign_blocks, local_ids
+from w2v_spark.train.checkpoint import (
     check_compatible,
     complete_epochs,
     load_last_checkpoint,
     save_checkpoint,
 )
-from w2v_spark.config import Config, TrainConfig
-from w2v_spark.errors import UserError
-from w2v_spark.kernel import TrainStats, init_weights
-from w2v_spark.model_io import (
-    publish_bytes,
-    read_vectors_parquet,
-    write_vectors_parquet,
-    write_word2vec_files,
-)
-from w2v_spark.outputs import owned_output, staged_path, swap_in
-from w2v_spark.partition import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
-from w2v_spark.partitioning import load_sentences, resolve_num_partitions
-from w2v_spark.replicas import (
+from w2v_spark.train.kernel import TrainStats, init_weights
+from w2v_spark.train.replicas import (
     executor_count,
     is_local_master,
     remove_shared_weights,
     resolve_replicas,
 )
-from w2v_spark.rotation import BlockLayout, train_epoch_by_blocks
-from w2v_spark.sampling import keep_probabilities, learning_rate, noise_cdf
-from w2v_spark.session import job_group
-from w2v_spark.vocab import read_meta
+from w2v_spark.train.rotation import BlockLayout, train_epoch_by_blocks
+from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf
+from w2v_spark.train.sentences import load_sentences, resolve_num_partitions
+from w2v_spark.train.sync_task import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
+from w2v_spark.vocab.stage import read_meta
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def plan_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool)
     """Refuse to clobber a finished model or silently restart an unfinished one.
 
     A finished model is never deleted up front: ``overwrite`` trains beside it in
-    :func:`~w2v_spark.outputs.staged_path` and swaps the new model in only once it is complete
+    :func:`~w2v_spark.io.outputs.staged_path` and swaps the new model in only once it is complete
     (``overwrite`` with ``resume`` continues such a run). An unfinished ``out`` is resumed with
     ``resume`` or started again with ``overwrite``. ``resume`` on a finished model has nothing
     left to do (a retried scheduler task lands here).
@@ -261,7 +261,7 @@ def start_from_look_ahead(
     ``Δ`` (``momentum``) is the last round's move; ``mu`` is :func:`block_momentum` of the
     replicas, ``ρ = rates[1] / rates[0]`` the learning rate now over its value one round ago
     (SlowMo's scaling: momentum fades as word2vec's rate decays). The round then starts from
-    ``W + mu ρ Δ``, and :func:`~w2v_spark.averaging.add_mean_change` adds the replicas' mean
+    ``W + mu ρ Δ``, and :func:`~w2v_spark.train.averaging.add_mean_change` adds the replicas' mean
     change to both.
     """
     before, now = rates
@@ -393,7 +393,7 @@ def train_model(
     """Train on the encoded corpus in ``vocab_dir``; publish the model under ``out``.
 
     Before any work ``out`` is checked against ``vocab_dir`` and locked
-    (:func:`~w2v_spark.outputs.owned_output`); see :func:`plan_output` for where the run writes.
+    (:func:`~w2v_spark.io.outputs.owned_output`); see :func:`plan_output` for where the run writes.
     A failure says which finished model is untouched and where the checkpoints are.
     """
     with owned_output(spark, out, inputs=[("--vocab", vocab_dir)], job="train"):

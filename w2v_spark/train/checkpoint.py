@@ -27,8 +27,8 @@ import numpy as np
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
-from w2v_spark import storage
 from w2v_spark.errors import UserError
+from w2v_spark.io import storage
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ Design choices (measured in ``benchmarks/README.md``):
 * negatives are drawn per pair, as in the C tool (default). ``negatives_per="centre"``
   shares one draw among all (up to ``2*window``) pairs of a centre, as in HogBatch (Ji et al.
   2016): 2.5x faster, but it halved analogy accuracy on wiki8, so it is not the default;
-* negatives are drawn with an alias table (:func:`~w2v_spark.sampling.alias_table`, exact,
+* negatives are drawn with an alias table (:func:`~w2v_spark.train.sampling.alias_table`, exact,
   O(1) per draw, built once per ``noise_cdf`` array), all of a batch at once;
 * with per-pair negatives, all updates of a step form one CSR matrix ``C`` of shape (centre
   positions, unique output rows), one row per centre position with its pairs' entries
@@ -58,7 +58,7 @@ try:  # scipy's compiled sparse-dense loops (private module, stable since scipy 
 except ImportError:  # pragma: no cover - a scipy that moved them: the public API instead
     _csc_matvecs = _csr_matvecs = None
 
-from w2v_spark.sampling import (
+from w2v_spark.train.sampling import (
     alias_table,
     draw_alias,
     draw_negatives,
@@ -151,7 +151,7 @@ def init_weights(vocab_size: int, vector_size: int, seed: int) -> tuple[np.ndarr
 
 
 def _alias_table_cached(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~w2v_spark.sampling.alias_table` of ``cdf``, built once per live array.
+    """:func:`~w2v_spark.train.sampling.alias_table` of ``cdf``, built once per live array.
 
     Spark calls :func:`train_sentences` once per partition and round with the same broadcast
     array, so the O(V) build is paid once per executor process. The cache is keyed by
@@ -230,7 +230,7 @@ def window_pairs(
     ----------
     windows : np.ndarray
         Shape ``(n,)``: effective window of each token as a centre (from
-        :func:`~w2v_spark.sampling.reduced_windows`).
+        :func:`~w2v_spark.train.sampling.reduced_windows`).
     segments : np.ndarray
         Shape ``(n,)``: sentence number of each token; pairs never cross sentences.
     window : int
@@ -755,9 +755,9 @@ def train_sentences(
     sentences : iterable of np.ndarray
         1-D int32 word-id arrays (ids index the weight rows). Consumed once, lazily.
     keep_prob : np.ndarray
-        Shape ``(vocab_size,)``, float32: from :func:`~w2v_spark.sampling.keep_probabilities`.
+        Shape ``(vocab_size,)``, float32: from :func:`~w2v_spark.train.sampling.keep_probabilities`.
     noise_cdf : np.ndarray
-        Shape ``(vocab_size,)``, float64: from :func:`~w2v_spark.sampling.noise_cdf`.
+        Shape ``(vocab_size,)``, float64: from :func:`~w2v_spark.train.sampling.noise_cdf`.
     window : int
         Maximum distance between centre and context (word2vec default 5).
     negative : int
@@ -791,12 +791,12 @@ def train_sentences(
         summed, see :func:`sgns_update`.
     sampler : str
         How negatives are drawn from ``noise_cdf``, both exact: ``"alias"`` (default) with
-        :func:`~w2v_spark.sampling.draw_alias` from an alias table built once per
+        :func:`~w2v_spark.train.sampling.draw_alias` from an alias table built once per
         ``noise_cdf`` array (cached while that array lives), about 5x faster per draw than
-        ``"cdf"``, :func:`~w2v_spark.sampling.draw_negatives` (binary search in the CDF).
+        ``"cdf"``, :func:`~w2v_spark.train.sampling.draw_negatives` (binary search in the CDF).
     shared : bool
         The weights are shared with concurrently training processes
-        (:mod:`w2v_spark.replicas`): each step adds its updates to freshly read rows instead
+        (:mod:`w2v_spark.train.replicas`): each step adds its updates to freshly read rows instead
         of writing back the rows it gathered. Same numbers when nobody else writes.
     loss_every : int
         The loss is computed on the first step and then on one step in every ``loss_every``
@@ -806,7 +806,7 @@ def train_sentences(
         Called with each batch's raw word count before the batch is trained; returns how many
         raw words were trained on these weights before it, which sets the batch's learning
         rate. Default: the words of earlier batches of this call. Tasks that share one copy
-        of the weights pass one shared counter (:meth:`~w2v_spark.replicas.SharedReplica.
+        of the weights pass one shared counter (:meth:`~w2v_spark.train.replicas.SharedReplica.
         claim_words`), so the rate follows the copy's progress, not each task's own.
 
     Returns

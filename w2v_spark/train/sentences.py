@@ -11,7 +11,7 @@ import pyarrow as pa
 from pyspark import RDD, StorageLevel
 from pyspark.sql import SparkSession
 
-from w2v_spark import storage
+from w2v_spark.io import storage
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ import tempfile
 
 from pyspark.sql import SparkSession
 
-from w2v_spark import storage
 from w2v_spark.config import Config
 from w2v_spark.errors import UserError
-from w2v_spark.model_io import read_vectors_parquet
-from w2v_spark.outputs import owned_output
-from w2v_spark.report import build_report, check_coverage, write_report
+from w2v_spark.evaluate.report import build_report, check_coverage, write_report
+from w2v_spark.io import storage
+from w2v_spark.io.model import read_vectors_parquet
+from w2v_spark.io.outputs import owned_output
+from w2v_spark.io.vectors import read_word2vec
 from w2v_spark.session import job_group
-from w2v_spark.vectors_io import read_word2vec
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def read_external_vectors(
     """A word2vec file on any Hadoop path, read on the driver from a local copy.
 
     Messages and errors name ``path``, the user's file, not the temporary copy; ``limit``
-    reads only the first rows (see :func:`~w2v_spark.vectors_io.read_word2vec`).
+    reads only the first rows (see :func:`~w2v_spark.io.vectors.read_word2vec`).
     """
     if storage.matches(spark, path) == 0:
         raise UserError(f"vectors file not found: {path}")
@@ -58,7 +58,7 @@ def evaluate_outputs(
     """Evaluate a model directory or a word2vec file; publish the report under ``out``.
 
     ``limit`` reads only the first rows of the ``vectors`` file. A report that covers no
-    analogy question and no word pair is an error (:func:`~w2v_spark.report.check_coverage`)
+    analogy question and no word pair is an error (:func:`~w2v_spark.evaluate.report.check_coverage`)
     and is not published.
     """
     if bool(model) == bool(vectors):

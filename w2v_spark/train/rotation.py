@@ -1,6 +1,6 @@
 """Training by block rotation on Spark: one epoch as ``passes x B`` sub-rounds of ``B`` tasks.
 
-The math is in :mod:`w2v_spark.blocks`; this module moves it through Spark:
+The math is in :mod:`w2v_spark.train.blocks`; this module moves it through Spark:
 
 1. **pairs** (one shuffle per epoch): every sentence partition draws its pairs (subsampling,
    dynamic windows; seeded from (seed, epoch, partition)) and buckets them by
@@ -43,17 +43,17 @@ import numpy as np
 from pyspark import RDD, Broadcast, SparkContext
 from pyspark.sql import SparkSession
 
-from w2v_spark.blocks import (
+from w2v_spark.config import TrainConfig
+from w2v_spark.session import job_group
+from w2v_spark.train.blocks import (
     DEFAULT_STEP_PAIRS,
     PairBucket,
     block_noise,
     bucket_pairs,
     train_pairs,
 )
-from w2v_spark.config import TrainConfig
-from w2v_spark.kernel import TrainStats
-from w2v_spark.sampling import partition_rng
-from w2v_spark.session import job_group
+from w2v_spark.train.kernel import TrainStats
+from w2v_spark.train.sampling import partition_rng
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ class BlockLayout:
     Attributes
     ----------
     block_of, local : np.ndarray
-        Shape ``(vocab_size,)``, int32: :func:`~w2v_spark.blocks.assign_blocks` and
-        :func:`~w2v_spark.blocks.local_ids`.
+        Shape ``(vocab_size,)``, int32: :func:`~w2v_spark.train.blocks.assign_blocks` and
+        :func:`~w2v_spark.train.blocks.local_ids`.
     noise : list of tuple
-        Per block, the alias table of its restricted noise (:func:`~w2v_spark.blocks.block_noise`).
+        Per block, the alias table of its restricted noise (:func:`~w2v_spark.train.blocks.block_noise`).
     """
 
     block_of: np.ndarray
