@@ -101,10 +101,20 @@ def evaluate(vocab: list[str], vectors: np.ndarray) -> float:
     return float(score)
 
 
-def run_numpy(vocab, counts, sentences, epochs: int, seed: int, **kernel_options) -> tuple:
-    from w2v_spark.train.kernel import init_weights, train_sentences
+def run_numpy(
+    vocab, counts, sentences, epochs: int, seed: int, batch_words: int, step_tokens: int
+) -> tuple:
+    from w2v_spark.train.kernel import SgnsParams, init_weights, train_sentences
     from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 
+    params = SgnsParams(
+        window=SETTINGS["window"],
+        negative=SETTINGS["negative"],
+        alpha=SETTINGS["alpha"],
+        min_alpha=SETTINGS["min_alpha"],
+        batch_words=batch_words,
+        step_tokens=step_tokens,
+    )
     keep = keep_probabilities(counts, SETTINGS["sample"])
     cdf = noise_cdf(counts, SETTINGS["ns_exponent"])
     syn0, syn1neg = init_weights(len(vocab), SETTINGS["vector_size"], seed)
@@ -115,16 +125,12 @@ def run_numpy(vocab, counts, sentences, epochs: int, seed: int, **kernel_options
             syn0,
             syn1neg,
             sentences,
+            params,
             keep_prob=keep,
             noise_cdf=cdf,
-            window=SETTINGS["window"],
-            negative=SETTINGS["negative"],
-            alpha=SETTINGS["alpha"],
-            min_alpha=SETTINGS["min_alpha"],
+            rng=partition_rng(seed, epoch, 0),
             progress_start=epoch / epochs,
             progress_per_word=1.0 / (epochs * total),
-            rng=partition_rng(seed, epoch, 0),
-            **kernel_options,
         )
         log.info("numpy epoch %d: %s mean loss %.4f", epoch, stats, stats.mean_loss)
     seconds = time.perf_counter() - start
@@ -154,12 +160,15 @@ def run_system(system: str, args: argparse.Namespace, queue: mp.Queue) -> None:
     if system == "gensim":
         seconds, vectors = run_gensim(vocab, counts, sentences, args.epochs, args.seed)
     else:
-        options = {"negatives_per": args.negatives_per, "scatter": args.scatter}
-        if args.sampler != "alias":  # keep the default call valid for older kernels
-            options["sampler"] = args.sampler
-        options["batch_words"] = args.batch_words
-        options["step_tokens"] = args.step_tokens
-        seconds, vectors = run_numpy(vocab, counts, sentences, args.epochs, args.seed, **options)
+        seconds, vectors = run_numpy(
+            vocab,
+            counts,
+            sentences,
+            args.epochs,
+            args.seed,
+            batch_words=args.batch_words,
+            step_tokens=args.step_tokens,
+        )
     accuracy = evaluate(vocab, vectors)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(
@@ -179,9 +188,6 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=1.0, help="use the first fraction")
     parser.add_argument("--systems", default="numpy,gensim", help="comma list: numpy,gensim")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--negatives-per", default="pair", choices=["centre", "pair"])
-    parser.add_argument("--scatter", default="sparse", choices=["sparse", "coo", "add_at"])
-    parser.add_argument("--sampler", default="alias", choices=["alias", "cdf"])
     parser.add_argument("--batch-words", type=int, default=10_000)
     parser.add_argument("--step-tokens", type=int, default=256, help="centres per Hogwild step")
     args = parser.parse_args()

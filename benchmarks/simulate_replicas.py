@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare import WIKI8, prepare_corpus  # noqa: E402
 
-from w2v_spark.evaluate.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+from w2v_spark.evaluate.analogies import evaluate_analogies  # noqa: E402
+from w2v_spark.evaluate.similarity import evaluate_word_pairs  # noqa: E402
 from w2v_spark.train.blocks import (  # noqa: E402
     assign_blocks,
     bucket_pairs,
@@ -53,7 +54,7 @@ from w2v_spark.train.blocks import (  # noqa: E402
     rotation,
     train_pairs,
 )
-from w2v_spark.train.kernel import init_weights, train_sentences  # noqa: E402
+from w2v_spark.train.kernel import SgnsParams, init_weights, train_sentences  # noqa: E402
 from w2v_spark.train.rotation import BlockLayout, step_pairs_for  # noqa: E402
 from w2v_spark.train.sampling import keep_probabilities, noise_cdf  # noqa: E402
 
@@ -123,10 +124,11 @@ def train_blocks(args, counts, sentences) -> tuple[np.ndarray, list[float]]:
     members = layout.words
     syn0, syn1neg = init_weights(len(counts), args.dim, args.seed)
     rng = np.random.default_rng(args.seed)
+    params = SgnsParams(alpha=0.025 * args.lr_scale)  # window 5, negative 5, min_alpha 1e-4
     sub_rounds, losses, started = passes * blocks, [], time.time()
     for epoch in range(args.epochs):
         buckets = bucket_pairs(
-            sentences, keep_prob=keep, window=5, rng=rng, block_of=block_of,
+            sentences, params, keep_prob=keep, rng=rng, block_of=block_of,
             local=layout.local, blocks=blocks,
         )  # fmt: skip
         loss = pairs = 0.0
@@ -142,10 +144,10 @@ def train_blocks(args, counts, sentences) -> tuple[np.ndarray, list[float]]:
                     continue
                 rows0, rows1 = syn0[members[i]], syn1neg[members[j]]
                 stats = train_pairs(
-                    rows0, rows1, piece, noise=layout.noise[j], negative=5,
-                    alpha=0.025 * args.lr_scale, min_alpha=0.0001, progress_start=start,
+                    rows0, rows1, piece, params, noise=layout.noise[j], rng=rng,
+                    progress_start=start,
                     progress_per_word=1 / (sub_rounds * args.epochs) / piece.raw_words,
-                    rng=rng, step_pairs=step_pairs_for(blocks),
+                    step_pairs=step_pairs_for(blocks),
                 )  # fmt: skip
                 syn0[members[i]], syn1neg[members[j]] = rows0, rows1
                 loss += stats.loss_sum
@@ -184,6 +186,7 @@ def main() -> None:
         report(args, words, syn0, losses, syncs=0, seconds=time.time() - started)
         return
     keep, cdf = keep_probabilities(counts, 1e-3), noise_cdf(counts, 0.75)
+    params = SgnsParams(alpha=0.025 * args.lr_scale)  # window 5, negative 5, min_alpha 1e-4
     model = list(init_weights(vocab, args.dim, args.seed))
     start = [m.copy() for m in model]
     copies = [[m.copy() for m in model] for _ in range(E)]
@@ -207,15 +210,12 @@ def main() -> None:
                     copies[k][0],
                     copies[k][1],
                     pieces[k][r],
+                    params,
                     keep_prob=keep,
                     noise_cdf=cdf,
-                    window=5,
-                    negative=5,
-                    alpha=0.025 * args.lr_scale,
-                    min_alpha=0.0001,
+                    rng=rngs[k],
                     progress_start=E * done[k] / total,
                     progress_per_word=E / total,
-                    rng=rngs[k],
                 )
                 done[k] += sum(len(s) for s in pieces[k][r])
                 loss += stats.mean_loss * stats.pairs if stats.pairs else 0.0

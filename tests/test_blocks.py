@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from tests.oracle import sgns_loss_and_grads
 from w2v_spark.train.blocks import (
     PairBucket,
     _pairs_step,
@@ -18,10 +19,10 @@ from w2v_spark.train.blocks import (
     train_pairs,
 )
 from w2v_spark.train.kernel import (
+    SgnsParams,
     _batches,
     _subsampled_batch,
     init_weights,
-    sgns_loss_and_grads,
     window_pairs,
 )
 from w2v_spark.train.rotation import bucket_partition, step_pairs_for
@@ -87,13 +88,12 @@ def test_bucketed_pairs_are_exactly_the_kernels_pairs_with_the_same_draws():
     local = local_ids(block_of)
     buckets = bucket_pairs(
         sentences,
+        SgnsParams(window=4, batch_words=500),
         keep_prob=keep,
-        window=4,
         rng=np.random.default_rng(7),
         block_of=block_of,
         local=local,
         blocks=3,
-        batch_words=500,
     )
     expected, raw = Counter(), 0
     draws = np.random.default_rng(7)
@@ -166,13 +166,14 @@ def test_training_a_bucket_twice_lowers_its_loss():
     contexts = (centres + 10).astype(np.int32)  # each centre has one true context
     bucket = PairBucket(centres, contexts, 6000.0)
     prob, alias = block_noise(np.ones(20), np.zeros(20, np.int32), 0, 0.75)
+    params = SgnsParams(negative=3, alpha=0.05, min_alpha=0.05, loss_every=1)
     first = train_pairs(
-        syn0, syn1, bucket, noise=(prob, alias), negative=3, alpha=0.05, min_alpha=0.05,
-        progress_start=0.0, progress_per_word=0.0, rng=rng, loss_every=1, step_pairs=8,
+        syn0, syn1, bucket, params, noise=(prob, alias), rng=rng,
+        progress_start=0.0, progress_per_word=0.0, step_pairs=8,
     )  # fmt: skip
     second = train_pairs(
-        syn0, syn1, bucket, noise=(prob, alias), negative=3, alpha=0.05, min_alpha=0.05,
-        progress_start=0.0, progress_per_word=0.0, rng=rng, loss_every=1, step_pairs=8,
+        syn0, syn1, bucket, params, noise=(prob, alias), rng=rng,
+        progress_start=0.0, progress_per_word=0.0, step_pairs=8,
     )  # fmt: skip
     assert first.pairs == second.pairs == 6000 and first.raw_words == 6000
     assert second.mean_loss < 0.7 * first.mean_loss

@@ -7,12 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
+from tests.oracle import sgns_loss_and_grads
 from tests.planted import planted_corpus
 from w2v_spark.train import kernel
 from w2v_spark.train.kernel import (
+    SgnsParams,
     TrainStats,
     init_weights,
-    sgns_loss_and_grads,
     sgns_update,
     train_sentences,
     window_pairs,
@@ -35,7 +36,9 @@ def three_cos_add_accuracy(vectors: np.ndarray, analogies) -> float:
     return correct / len(analogies)
 
 
-def train_planted(seed: int, epochs: int = 5, dim: int = 32, **options):
+def train_planted(seed: int, epochs: int = 5, dim: int = 32, *, shared=False, **params):
+    """``params``: :class:`SgnsParams` fields other than the defaults (window 5, negative 5,
+    alpha 0.025 -> 0.0001)."""
     words, counts, sentences, analogies = planted_corpus(seed)
     syn0, syn1neg = init_weights(len(words), dim, seed)
     total = int(counts.sum())
@@ -45,16 +48,13 @@ def train_planted(seed: int, epochs: int = 5, dim: int = 32, **options):
             syn0,
             syn1neg,
             sentences,
+            SgnsParams(**params),
             keep_prob=keep_probabilities(counts, 1e-3),
             noise_cdf=noise_cdf(counts, 0.75),
-            window=5,
-            negative=5,
-            alpha=0.025,
-            min_alpha=0.0001,
+            rng=partition_rng(seed, epoch, 0),
             progress_start=epoch / epochs,
             progress_per_word=1.0 / (epochs * total),
-            rng=partition_rng(seed, epoch, 0),
-            **options,
+            shared=shared,
         )
         losses.append(stats.mean_loss)
     return syn0, syn1neg, losses, analogies
@@ -97,8 +97,8 @@ def test_one_update_matches_hand_computation():
     # Vocabulary of 3 words, dimension 2; one pair: centre 0, context 1, negative 2, lr 0.1.
     syn0 = np.array([[0.1, 0.2], [0.3, -0.1], [-0.2, 0.4]], dtype=np.float32)
     syn1neg = np.array([[0.0, 0.5], [0.2, 0.1], [-0.3, 0.2]], dtype=np.float32)
-    touched0 = np.zeros(3, dtype=np.int64)
-    touched1 = np.zeros(3, dtype=np.int64)
+    updates0 = np.zeros(3, dtype=np.int64)
+    updates1 = np.zeros(3, dtype=np.int64)
     pairs, loss = sgns_update(
         syn0,
         syn1neg,
@@ -109,8 +109,8 @@ def test_one_update_matches_hand_computation():
         lr=0.1,
         window=1,
         centres=(0, 1),  # only token 0 is a centre
-        touched0=touched0,
-        touched1=touched1,
+        updates0=updates0,
+        updates1=updates1,
     )
     # v_0·v'_1 = 0.1*0.2 + 0.2*0.1 = 0.04;  v_0·v'_2 = 0.1*-0.3 + 0.2*0.2 = 0.01
     # g   =  0.1 * (1 - σ(0.04)) = 0.1 * (1 - 0.5099987) =  0.04900013
@@ -127,15 +127,15 @@ def test_one_update_matches_hand_computation():
     np.testing.assert_array_equal(syn1neg[0], np.float32([0.0, 0.5]))
     assert pairs == 1
     assert loss == pytest.approx(1.3715068, abs=1e-5)
-    np.testing.assert_array_equal(touched0, [1, 0, 0])
-    np.testing.assert_array_equal(touched1, [0, 1, 1])
+    np.testing.assert_array_equal(updates0, [1, 0, 0])
+    np.testing.assert_array_equal(updates1, [0, 1, 1])
 
 
 def test_negative_equal_to_context_is_masked():
     syn0 = np.array([[0.1, 0.2], [0.3, -0.1]], dtype=np.float32)
     syn1neg = np.array([[0.0, 0.5], [0.2, 0.1]], dtype=np.float32)
     expected_v0 = syn0[0] + 0.1 * (1 - sigmoid(0.04)) * syn1neg[1]
-    touched1 = np.zeros(2, dtype=np.int64)
+    updates1 = np.zeros(2, dtype=np.int64)
     sgns_update(
         syn0,
         syn1neg,
@@ -146,14 +146,18 @@ def test_negative_equal_to_context_is_masked():
         lr=0.1,
         window=1,
         centres=(0, 1),
-        touched1=touched1,
+        updates1=updates1,
     )
     np.testing.assert_allclose(syn0[0], expected_v0, atol=1e-7)
-    np.testing.assert_array_equal(touched1, [0, 1])
+    np.testing.assert_array_equal(updates1, [0, 1])
 
 
-def reference_step(syn0, syn1neg, tokens, windows, segments, negatives, lr, window, per_centre):
-    """Per-pair loop of the word2vec update, all from pre-step values (slow, obvious)."""
+def reference_step(syn0, syn1neg, tokens, windows, segments, negatives, lr):
+    """Per-pair loop of the word2vec update, all from pre-step values (slow, obvious).
+
+    ``negatives[p]`` are the negatives of the ``p``-th pair in loop order (centre by centre,
+    left context first); gradients from the oracle, in float64.
+    """
     syn0, syn1neg = syn0.astype(np.float64), syn1neg.astype(np.float64)
     new0, new1 = syn0.copy(), syn1neg.copy()
     pair = 0
@@ -163,7 +167,7 @@ def reference_step(syn0, syn1neg, tokens, windows, segments, negatives, lr, wind
             if j == i or segments[j] != segments[i]:
                 continue
             c = tokens[j]
-            negs = negatives[i] if per_centre else negatives[pair]
+            negs = negatives[pair]
             mask = (negs != c).astype(np.float64)
             grad_loss, gw, gc, gn = sgns_loss_and_grads(
                 syn0[[w]], syn1neg[[c]], syn1neg[negs][None], mask[None]
@@ -176,10 +180,8 @@ def reference_step(syn0, syn1neg, tokens, windows, segments, negatives, lr, wind
     return new0, new1, pair, loss
 
 
-@pytest.mark.parametrize("negatives_per", ["centre", "pair"])
-@pytest.mark.parametrize("scatter", ["sparse", "coo", "add_at"])
 @pytest.mark.parametrize("repeated", [True, False])
-def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per, scatter, repeated):
+def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(repeated):
     rng = np.random.default_rng(5)
     vocab, dim, window = 40, 6, 3
     syn0 = rng.normal(scale=0.5, size=(vocab, dim)).astype(np.float32)
@@ -190,12 +192,13 @@ def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per,
     segments = np.repeat([0, 1, 2], [9, 1, 20])  # a one-word sentence has no pairs
     _, valid, context = window_pairs(windows, segments, window)
     pairs = int(valid.sum())
-    negatives = rng.integers(0, 12, size=(30 if negatives_per == "centre" else pairs, 4))
-    if negatives_per == "pair":  # every third pair: one negative equals the context (masked)
-        negatives[::3, 0] = tokens[context[valid]][::3]
+    negatives = rng.integers(0, 12, size=(pairs, 4))
+    negatives[::3, 0] = tokens[context[valid]][::3]  # every third pair: one masked negative
     expected0, expected1, expected_pairs, expected_loss = reference_step(
-        syn0, syn1neg, tokens, windows, segments, negatives, 0.05, window, negatives_per == "centre"
+        syn0, syn1neg, tokens, windows, segments, negatives, 0.05
     )
+    updates0 = np.zeros(vocab, dtype=np.int64)
+    updates1 = np.zeros(vocab, dtype=np.int64)
     got_pairs, got_loss = sgns_update(
         syn0,
         syn1neg,
@@ -205,13 +208,27 @@ def test_step_equals_sum_of_per_pair_updates_from_pre_step_values(negatives_per,
         negatives,
         0.05,
         window=window,
-        negatives_per=negatives_per,
-        scatter=scatter,
+        updates0=updates0,
+        updates1=updates1,
     )
     assert got_pairs == expected_pairs == pairs
     assert got_loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, expected0, atol=2e-6)
     np.testing.assert_allclose(syn1neg, expected1, atol=2e-6)
+    # Update counts: one per pair for its centre and context, one per unmasked negative.
+    centre_ids = np.repeat(tokens, valid.sum(1))
+    context_ids = tokens[context[valid]]
+    used = negatives[negatives != context_ids[:, None]]
+    np.testing.assert_array_equal(updates0, np.bincount(centre_ids, minlength=vocab))
+    want1 = np.bincount(np.concatenate([context_ids, used]), minlength=vocab)
+    np.testing.assert_array_equal(updates1, want1)
+
+
+def test_step_rejects_negatives_that_are_not_one_row_per_pair():
+    tokens, windows, segments = np.arange(4), np.full(4, 1), np.zeros(4, dtype=np.intp)
+    syn0, syn1neg = init_weights(4, 2, 0)
+    with pytest.raises(ValueError, match="expected 6"):
+        sgns_update(syn0, syn1neg, tokens, windows, segments, np.zeros((4, 2), int), 0.1, window=1)
 
 
 @pytest.mark.parametrize("vocab_size", [50, 100_000])  # bitmap / sorted unique rows
@@ -234,9 +251,7 @@ def test_step_through_scipys_public_api_gives_the_numbers_of_its_compiled_loops(
     def step():
         syn0 = start[0].copy()
         syn1neg = rng.normal(scale=0.3, size=(20, 8)).astype(np.float32)
-        sgns_update(
-            syn0, syn1neg, tokens, windows, segments, negatives, 0.1, window=3, negatives_per="pair"
-        )
+        sgns_update(syn0, syn1neg, tokens, windows, segments, negatives, 0.1, window=3)
         return syn0, syn1neg
 
     rng = np.random.default_rng(8)
@@ -255,8 +270,8 @@ def test_centre_range_trains_only_those_centres_with_outside_contexts():
     tokens = np.arange(10)
     windows = np.full(10, 2)
     segments = np.zeros(10, dtype=np.intp)
-    touched0 = np.zeros(10, dtype=np.int64)
-    touched1 = np.zeros(10, dtype=np.int64)
+    updates0 = np.zeros(10, dtype=np.int64)
+    updates1 = np.zeros(10, dtype=np.int64)
     syn0, syn1neg = init_weights(10, 4, 0)
     pairs, _ = sgns_update(
         syn0,
@@ -264,51 +279,52 @@ def test_centre_range_trains_only_those_centres_with_outside_contexts():
         tokens,
         windows,
         segments,
-        negatives=rng.integers(0, 10, size=(3, 0)),  # no negatives
+        negatives=rng.integers(0, 10, size=(12, 0)),  # 12 pairs, no negatives
         lr=0.1,
         window=2,
         centres=(4, 7),
-        touched0=touched0,
-        touched1=touched1,
+        updates0=updates0,
+        updates1=updates1,
     )
     assert pairs == 12
-    np.testing.assert_array_equal(touched0, [0, 0, 0, 0, 4, 4, 4, 0, 0, 0])
-    np.testing.assert_array_equal(touched1, [0, 0, 1, 2, 2, 2, 2, 2, 1, 0])
+    np.testing.assert_array_equal(updates0, [0, 0, 0, 0, 4, 4, 4, 0, 0, 0])
+    np.testing.assert_array_equal(updates1, [0, 0, 1, 2, 2, 2, 2, 2, 1, 0])
 
 
-def test_train_sentences_counts_pairs_touches_and_words():
+def test_train_sentences_counts_pairs_updates_and_words():
     words, counts, sentences, _ = planted_corpus(0, n_sentences=200)
     syn0, syn1neg = init_weights(len(words), 8, 0)
-    touched0 = np.zeros(len(words), dtype=np.int64)
-    touched1 = np.zeros(len(words), dtype=np.int64)
+    updates0 = np.zeros(len(words), dtype=np.int64)
+    updates1 = np.zeros(len(words), dtype=np.int64)
     stats = train_sentences(
         syn0,
         syn1neg,
         iter(sentences),
+        SgnsParams(batch_words=500, step_tokens=64),
         keep_prob=keep_probabilities(counts, 1e-3),
         noise_cdf=noise_cdf(counts, 0.75),
-        window=5,
-        negative=5,
-        alpha=0.025,
-        min_alpha=0.0001,
+        rng=partition_rng(0, 0, 0),
         progress_start=0.0,
         progress_per_word=1e-6,
-        rng=partition_rng(0, 0, 0),
-        batch_words=500,
-        step_tokens=64,
-        touched0=touched0,
-        touched1=touched1,
+        updates0=updates0,
+        updates1=updates1,
     )
     assert stats.raw_words == sum(s.size for s in sentences)
     assert 0 < stats.trained_words < stats.raw_words
-    assert touched0.sum() == stats.pairs
-    # Each pair touches its context row once plus its unmasked negatives (< 5 per pair).
-    assert stats.pairs * 5 < touched1.sum() <= stats.pairs * 6
+    assert updates0.sum() == stats.pairs
+    # Each pair updates its context row once plus its unmasked negatives (< 5 per pair).
+    assert stats.pairs * 5 < updates1.sum() <= stats.pairs * 6
     assert stats.pairs > 2 * stats.trained_words
 
 
-@pytest.mark.parametrize("sampler", ["alias", "cdf"])
-def test_both_samplers_train_and_the_alias_table_is_built_once(sampler, monkeypatch):
+def test_params_reject_non_positive_batch_step_and_loss_sampling():
+    assert SgnsParams() == SgnsParams(5, 5, 0.025, 0.0001, 10_000, 256, 8)
+    for field in ("batch_words", "step_tokens", "loss_every"):
+        with pytest.raises(ValueError, match=field):
+            SgnsParams(**{field: 0})
+
+
+def test_the_alias_table_is_built_once_per_noise_array(monkeypatch):
     words, counts, sentences, _ = planted_corpus(2, n_sentences=100)
     cdf = noise_cdf(counts, 0.75)
     builds = []
@@ -316,28 +332,24 @@ def test_both_samplers_train_and_the_alias_table_is_built_once(sampler, monkeypa
     results = []
     for _ in range(2):
         syn0, syn1neg = init_weights(len(words), 8, 0)
-        touched1 = np.zeros(len(words), dtype=np.int64)
+        updates1 = np.zeros(len(words), dtype=np.int64)
         stats = train_sentences(
             syn0,
             syn1neg,
             sentences,
+            SgnsParams(),
             keep_prob=keep_probabilities(counts, 1e-3),
             noise_cdf=cdf,
-            window=5,
-            negative=5,
-            alpha=0.025,
-            min_alpha=0.0001,
+            rng=partition_rng(0, 0, 0),
             progress_start=0.0,
             progress_per_word=1e-6,
-            rng=partition_rng(0, 0, 0),
-            touched1=touched1,
-            sampler=sampler,
+            updates1=updates1,
         )
         results.append(syn0)
-        assert stats.pairs * 5 < touched1.sum() <= stats.pairs * 6
+        assert stats.pairs * 5 < updates1.sum() <= stats.pairs * 6
         assert np.isfinite(stats.mean_loss) and syn1neg.any()
     np.testing.assert_array_equal(results[0], results[1])
-    assert len(builds) == (1 if sampler == "alias" else 0)
+    assert len(builds) == 1
 
 
 def test_learning_rate_schedule_uses_raw_words_before_each_batch():
@@ -351,16 +363,12 @@ def test_learning_rate_schedule_uses_raw_words_before_each_batch():
             syn0,
             syn1neg,
             sents,
+            SgnsParams(window=3, negative=2, alpha=0.05, min_alpha=0.0, batch_words=raw),
             keep_prob=keep_probabilities(counts, 0.0),
             noise_cdf=noise_cdf(counts, 0.75),
-            window=3,
-            negative=2,
-            alpha=0.05,
-            min_alpha=0.0,
+            rng=partition_rng(3, 0, 0),
             progress_start=0.0,
             progress_per_word=progress_per_word,
-            rng=partition_rng(3, 0, 0),
-            batch_words=raw,
         )
         return syn0
 

@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 from tests.planted import planted_corpus
-from w2v_spark.train.kernel import init_weights, train_sentences
+from w2v_spark.config import TrainConfig
+from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, SgnsParams, init_weights, train_sentences
 from w2v_spark.train.replicas import attach_shared_weights, remove_shared_weights
 from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf, partition_rng
-from w2v_spark.train.sync_task import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask
+from w2v_spark.train.sync_task import (
+    REPLICA_KEY,
+    SHARED_STEP_TOKENS,
+    STATS_KEY,
+    TASK_KEY,
+    SyncTask,
+    sgns_params,
+)
 
 ALPHA, MIN_ALPHA = 0.025, 0.0001
 BATCH = 1_000
@@ -45,18 +53,23 @@ def train(syn0, syn1neg, counts, sentences, rates: Rates):
         syn0,
         syn1neg,
         sentences,
+        SgnsParams(alpha=ALPHA, min_alpha=MIN_ALPHA, batch_words=BATCH),
         keep_prob=keep_probabilities(counts, 1e-3),
         noise_cdf=noise_cdf(counts, 0.75),
-        window=5,
-        negative=5,
-        alpha=ALPHA,
-        min_alpha=MIN_ALPHA,
+        rng=partition_rng(1, 1, 0, 0),
         progress_start=0.0,
         progress_per_word=1.0 / rates.total,
-        rng=partition_rng(1, 1, 0, 0),
-        batch_words=BATCH,
         words_before=rates,
     )
+
+
+def test_kernel_params_come_from_the_train_config_with_shorter_steps_for_a_shared_copy():
+    cfg = TrainConfig(window=7, negative=3, alpha=0.05, min_alpha=0.001, batch_words=2_000)
+    own = sgns_params(cfg)
+    assert own == SgnsParams(7, 3, 0.05, 0.001, 2_000, DEFAULT_STEP_TOKENS)
+    assert sgns_params(cfg, shared=True).step_tokens == SHARED_STEP_TOKENS < DEFAULT_STEP_TOKENS
+    scaled = sgns_params(cfg, alpha_scale=2.0)
+    assert (scaled.alpha, scaled.min_alpha) == (0.1, 0.001)  # the floor is not scaled
 
 
 def test_tasks_sharing_a_copy_one_after_another_continue_one_schedule(spark, corpus):
@@ -98,14 +111,13 @@ def run_tasks(spark, corpus, parts, replicas: str, total: int, progress_stop: fl
         epoch=1,
         sync=0,
         syncs=1,
-        window=5,
-        negative=5,
-        alpha=ALPHA,
-        min_alpha=MIN_ALPHA,
+        params=sgns_params(
+            TrainConfig(alpha=ALPHA, min_alpha=MIN_ALPHA, batch_words=BATCH),
+            shared=replicas == "executor",
+        ),
         progress_start=0.0,
         progress_per_word=1.0 / total,
         progress_stop=progress_stop,
-        batch_words=BATCH,
         averaging="mean",
         replicas=replicas,
         run_token=token,

@@ -16,6 +16,7 @@ from w2v_spark.train import stage as training
 from w2v_spark.train.kernel import init_weights, train_sentences
 from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 from w2v_spark.train.stage import train_model
+from w2v_spark.train.sync_task import sgns_params
 from w2v_spark.vocab.stage import build_vocabulary
 
 SETTINGS = [
@@ -92,16 +93,12 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
             syn0,
             syn1,
             sentences,
+            sgns_params(cfg),
             keep_prob=keep,
             noise_cdf=cdf,
-            window=cfg.window,
-            negative=cfg.negative,
-            alpha=cfg.alpha,
-            min_alpha=cfg.min_alpha,
+            rng=partition_rng(seed, epoch, 0),
             progress_start=done / cfg.epochs,
             progress_per_word=1 / total,
-            rng=partition_rng(seed, epoch, 0),
-            batch_words=cfg.batch_words,
         )
     return words, syn0
 

@@ -12,8 +12,8 @@ aggregate, never P matrices, and applies one of two rules:
   :func:`average_touched_rows`.
 - ``"momentum"``: block momentum (BMUF, Chen & Huo 2016, with Nesterov look-ahead): the
   copies' changes are averaged over *all* ``E`` replicas, ``G = Σ_r (W_r - W0) / E`` (a row only
-  one replica touched gets 1/E of its change now), and the next round starts from
-  ``W + mu * Δ``, where ``Δ`` is the last round's move; see :func:`add_mean_change`.
+  one replica touched gets 1/E of its change now), and the next sync starts from
+  ``W + mu * Δ``, where ``Δ`` is the last sync's move; see :func:`add_mean_change`.
 
 Rows no copy touched keep ``W0`` (with ``"momentum"``, ``W0`` plus the look-ahead). Earlier
 rules were retired by measurement (benchmarks/README.md): ``"sum"`` (every copy's change kept)
@@ -54,7 +54,7 @@ def resolve_rule(rule: str, num_partitions: int, replicas: str = "partition") ->
 
 
 def resolve_syncs(syncs_per_epoch: int, num_partitions: int, replicas: str = "partition") -> int:
-    """``0`` (auto): one round per epoch with executor replicas or up to 2 partitions, else 4
+    """``0`` (auto): one sync per epoch with executor replicas or up to 2 partitions, else 4
     (see benchmarks/README.md)."""
     if syncs_per_epoch:
         return syncs_per_epoch
@@ -109,6 +109,10 @@ def touched_row_blocks(
     block_rows: int = BLOCK_ROWS,
 ) -> Iterator[tuple[int, RowBlock]]:
     """``(block, RowBlock)`` for each block in which this partition touched a row.
+
+    ``updates0``/``updates1``: shape ``(V,)``, int64, the number of updates each syn0 /
+    syn1neg row received (:func:`~w2v_spark.train.kernel.train_sentences`); a row is touched
+    when it received at least one.
 
     Zeroes the untouched rows of ``syn0``/``syn1neg`` in place (the partition's copy is
     finished with), so no second copy of the matrices is made.
@@ -166,10 +170,10 @@ def average_touched_rows(
 def block_momentum(replicas: int) -> float:
     """BMUF's block momentum for ``replicas`` copies: ``1 - 1/E`` (Chen & Huo 2016).
 
-    In a steady direction a round's mean change ``G`` is applied ``1 / (1 - mu) = E`` times over
-    the following rounds, so ``E`` copies that each trained ``1/E`` of the words move a row as far
+    In a steady direction a sync's mean change ``G`` is applied ``1 / (1 - mu) = E`` times over
+    the following syncs, so ``E`` copies that each trained ``1/E`` of the words move a row as far
     as one copy trained on all of them would (the sum of their changes); a row that every copy
-    already drove to its optimum is pulled back by the next round's copies, so its momentum dies
+    already drove to its optimum is pulled back by the next sync's copies, so its momentum dies
     out instead of overshooting E-fold as the plain sum does. One copy: 0, the copy itself.
     """
     return 1.0 - 1.0 / max(replicas, 1)
@@ -186,10 +190,10 @@ def add_mean_change(
 ) -> None:
     """The ``"momentum"`` rule's step for one block: add ``G = Σ_r (W_r - W0) / E`` in place.
 
-    ``weights`` holds the round's start ``W0 = W + mu Δ`` (what was broadcast) and ``momentum``
+    ``weights`` holds the sync's start ``W0 = W + mu Δ`` (what was broadcast) and ``momentum``
     its look-ahead ``mu Δ``; both receive ``G``, so afterwards ``weights`` is the replicas' mean
     over all ``E = replicas`` (rows a replica did not touch count as unchanged) and
-    ``momentum`` the round's whole move ``Δ = mu Δ + G``. ``summed_rows`` sums changes
+    ``momentum`` the sync's whole move ``Δ = mu Δ + G``. ``summed_rows`` sums changes
     (``deltas``, executor replicas) or the touching copies ``Σ W_p`` (partition copies, rule
     weight 1 per touching copy).
     """

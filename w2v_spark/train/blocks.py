@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from w2v_spark.train.kernel import (
+    SgnsParams,
     TrainStats,
     _add_csr_product,
     _add_csr_transpose_product,
@@ -166,28 +167,29 @@ class PairBucket:
 
 def bucket_pairs(
     sentences,
+    params: SgnsParams,
     *,
     keep_prob: np.ndarray,
-    window: int,
     rng: np.random.Generator,
     block_of: np.ndarray,
     local: np.ndarray,
     blocks: int,
-    batch_words: int = 10_000,
 ) -> dict[tuple[int, int], PairBucket]:
     """Every (centre, context) pair of ``sentences``, bucketed by the blocks of both words.
 
     Subsampling and dynamic windows are word2vec's, drawn from ``rng`` exactly as
-    :func:`~w2v_spark.train.kernel.train_sentences` draws them (batches of ``batch_words``). Within
-    a bucket the pairs keep corpus order (centre by centre, left context first).
+    :func:`~w2v_spark.train.kernel.train_sentences` draws them (``params.window``, batches of
+    ``params.batch_words``; the other fields are not used here). Within a bucket the pairs
+    keep corpus order (centre by centre, left context first).
 
     Returns
     -------
     dict
         ``(i, j) -> PairBucket`` for every bucket with at least one pair.
     """
+    window = params.window
     found: dict[tuple[int, int], list[PairBucket]] = {}
-    for batch in _batches(sentences, batch_words):
+    for batch in _batches(sentences, params.batch_words):
         raw = sum(s.size for s in batch)
         tokens, segments = _subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)
@@ -262,16 +264,13 @@ def train_pairs(
     syn0: np.ndarray,
     syn1neg: np.ndarray,
     bucket: PairBucket,
+    params: SgnsParams,
     *,
     noise: tuple[np.ndarray, np.ndarray],
-    negative: int,
-    alpha: float,
-    min_alpha: float,
+    rng: np.random.Generator,
     progress_start: float,
     progress_per_word: float,
-    rng: np.random.Generator,
     step_pairs: int = DEFAULT_STEP_PAIRS,
-    loss_every: int = 8,
 ) -> TrainStats:
     """Train one bucket's pairs on its two blocks, in place.
 
@@ -283,20 +282,23 @@ def train_pairs(
         Shape ``(context block size, dim)``, float32: the context block's rows of ``syn1neg``.
     bucket : PairBucket
         Local ids into these two arrays.
+    params : SgnsParams
+        ``negative`` negatives per pair, drawn from ``noise``; the learning rate runs from
+        ``alpha`` to ``min_alpha``; the (reported) loss is computed on one step in
+        ``loss_every``. ``window``, ``batch_words`` and ``step_tokens`` are not used here (the
+        pairs are already drawn; steps are ``step_pairs`` long).
     noise : tuple of np.ndarray
         :func:`block_noise` of the context block.
-    negative : int
-        Negatives per pair, drawn from ``noise``.
-    alpha, min_alpha, progress_start, progress_per_word :
-        As :func:`~w2v_spark.train.kernel.train_sentences`; the bucket's ``raw_words`` are spread
-        evenly over its pairs, so the rate falls linearly through the bucket.
     rng : np.random.Generator
         Draws the negatives.
+    progress_start, progress_per_word : float
+        As :func:`~w2v_spark.train.kernel.train_sentences`; the bucket's ``raw_words`` are spread
+        evenly over its pairs, so the rate falls linearly through the bucket.
     step_pairs : int
         Pairs per Hogwild step (default :data:`DEFAULT_STEP_PAIRS`).
-    loss_every : int
-        The (reported) loss is computed on one step in this many.
     """
+    negative, alpha, min_alpha = params.negative, params.alpha, params.min_alpha
+    loss_every = params.loss_every
     prob, alias = noise
     n = bucket.centres.size
     words_per_pair = bucket.raw_words / n if n else 0.0

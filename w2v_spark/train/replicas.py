@@ -135,6 +135,9 @@ class SharedReplica:
         this task updated: the change in ``rows0``/``rows1``, this task's own update counts in
         ``stats0[1]``/``stats1[1]`` (``stats[0]`` marks them).
 
+        ``updates0``/``updates1``: shape ``(V,)``, int64, the number of updates this task made
+        to each syn0 / syn1neg row (:func:`~w2v_spark.train.kernel.train_sentences`).
+
         Each block is read once under the executor's lock, and that very copy becomes the
         reported value, so a row written meanwhile is reported next time, never twice.
         """
@@ -143,13 +146,13 @@ class SharedReplica:
                 end = start + block_rows
                 now = np.array(self.weights[:, start:end])
                 change = now - self.reported[:, start:end]
-                counts = (updates0[start:end], updates1[start:end])
-                if not (change.any() or counts[0].any() or counts[1].any()):
+                updates = (updates0[start:end], updates1[start:end])
+                if not (change.any() or updates[0].any() or updates[1].any()):
                     continue
                 self.reported[:, start:end] = now
                 stats = np.zeros((2, 2, now.shape[1]))
-                stats[:, 0] = [c > 0 for c in counts]
-                stats[:, 1] = counts
+                stats[:, 0] = [u > 0 for u in updates]
+                stats[:, 1] = updates
                 yield block, RowBlock(stats[0], change[0], stats[1], change[1])
 
 

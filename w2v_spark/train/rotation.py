@@ -52,8 +52,9 @@ from w2v_spark.train.blocks import (
     bucket_pairs,
     train_pairs,
 )
-from w2v_spark.train.kernel import TrainStats
+from w2v_spark.train.kernel import SgnsParams, TrainStats
 from w2v_spark.train.sampling import partition_rng
+from w2v_spark.train.sync_task import sgns_params
 
 log = logging.getLogger(__name__)
 
@@ -120,22 +121,20 @@ class PairTask:
     layout: Broadcast  # BlockLayout
     seed: int
     epoch: int
-    window: int
+    params: SgnsParams  # window and batch_words draw the pairs
     passes: int
-    batch_words: int
 
     def __call__(self, index: int, sentences: Iterator[np.ndarray]) -> Iterator[tuple]:
         keep_prob, _ = self.tables.value
         layout: BlockLayout = self.layout.value
         buckets = bucket_pairs(
             sentences,
+            self.params,
             keep_prob=keep_prob,
-            window=self.window,
             rng=partition_rng(self.seed, self.epoch, index),
             block_of=layout.block_of,
             local=layout.local,
             blocks=layout.blocks,
-            batch_words=self.batch_words,
         )
         for (i, j), bucket in buckets.items():
             for p in range(self.passes):
@@ -148,16 +147,15 @@ def shuffle_pairs(
     sentences: RDD,
     tables: Broadcast,
     layout: Broadcast,
+    params: SgnsParams,
     *,
     seed: int,
     epoch: int,
-    window: int,
     passes: int,
-    batch_words: int,
 ) -> RDD:
     """The epoch's bucket pieces in ``passes x B x B`` partitions (:func:`bucket_partition`)."""
     blocks = layout.value.blocks
-    task = PairTask(tables, layout, seed, epoch, window, passes, batch_words)
+    task = PairTask(tables, layout, seed, epoch, params, passes)
     return sentences.mapPartitionsWithIndex(task).partitionBy(
         passes * blocks * blocks, lambda key: bucket_partition(key, blocks)
     )
@@ -173,9 +171,7 @@ class BucketTask:
     layout: Broadcast  # BlockLayout
     seed: int
     epoch: int
-    negative: int
-    alpha: float
-    min_alpha: float
+    params: SgnsParams  # negative, alpha, min_alpha and loss_every train the pairs
     progress_start: float
     progress_stop: float
     step_pairs: int
@@ -200,13 +196,11 @@ class BucketTask:
                 rows0,
                 rows1,
                 bucket,
+                self.params,
                 noise=layout.noise[j],
-                negative=self.negative,
-                alpha=self.alpha,
-                min_alpha=self.min_alpha,
+                rng=partition_rng(self.seed, self.epoch, index, 1),
                 progress_start=self.progress_start,
                 progress_per_word=span / bucket.raw_words if bucket.raw_words else 0.0,
-                rng=partition_rng(self.seed, self.epoch, index, 1),
                 step_pairs=self.step_pairs,
             )
         trained = time.perf_counter()
@@ -278,15 +272,9 @@ def train_epoch_by_blocks(
     """One epoch of block rotation (module docstring), the model updated in place."""
     sc = spark.sparkContext
     blocks, passes = layout.value.blocks, cfg.block_passes
+    params = sgns_params(cfg)
     pairs = shuffle_pairs(
-        sentences,
-        tables,
-        layout,
-        seed=cfg.seed,
-        epoch=epoch,
-        window=cfg.window,
-        passes=passes,
-        batch_words=cfg.batch_words,
+        sentences, tables, layout, params, seed=cfg.seed, epoch=epoch, passes=passes
     )
     sub_rounds = passes * blocks
     stats = TrainStats()
@@ -295,9 +283,7 @@ def train_epoch_by_blocks(
         task = dict(
             seed=cfg.seed,
             epoch=epoch,
-            negative=cfg.negative,
-            alpha=cfg.alpha,
-            min_alpha=cfg.min_alpha,
+            params=params,
             progress_start=start,
             progress_stop=start + 1 / (sub_rounds * cfg.epochs),
             step_pairs=step_pairs_for(blocks),

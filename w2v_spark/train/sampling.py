@@ -84,7 +84,9 @@ def draw_negatives(
     probability ``cdf[i] - cdf[i-1]`` exactly (up to float64 rounding), unlike the C tool's
     1e8-entry unigram table, which rounds every word's share to a multiple of 1e-8 and costs
     400 MB per process. It needs no table but costs a cache-missing binary search per draw;
-    :func:`draw_alias` (used by the kernel by default) is about 5x faster per draw.
+    :func:`draw_alias` is about 5x faster per draw and is what training uses. This function
+    is not used by training: it is kept as the simple exact reference that the tests
+    (``tests/test_sampling.py``) check the noise distribution with.
 
     Parameters
     ----------
@@ -224,7 +226,7 @@ def subsample(rng: np.random.Generator, ids: np.ndarray, keep_prob: np.ndarray) 
 
 
 def partition_rng(seed: int, epoch: int, partition: int, sync: int = 0) -> np.random.Generator:
-    """Independent, reproducible generator for one (epoch, partition, synchronisation round).
+    """Independent, reproducible generator for one (epoch, partition, sync).
 
     Built from ``np.random.SeedSequence([seed, epoch, partition, sync])``: the same four
     numbers always give the same stream, whichever executor runs the partition, and streams for

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pyspark import Broadcast
 
 from w2v_spark.train.averaging import RowBlock, touched_row_blocks
-from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, TrainStats, train_sentences
+from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, SgnsParams, TrainStats, train_sentences
 from w2v_spark.train.replicas import attach_shared_weights, replica_id
 from w2v_spark.train.sampling import learning_rate, partition_rng
+
+if TYPE_CHECKING:  # only read for its fields: the executors need not import the config
+    from w2v_spark.config import TrainConfig
 
 STATS_KEY = -1
 # Per-task records, keyed (TASK_KEY, partition): the learning rates the task trained with.
@@ -22,6 +26,35 @@ REPLICA_KEY = "replica"
 # same frequent rows double the staleness, and 256 (the private-copy default) blew up in
 # epoch 2 on wiki8 (loss 13.96); 128 trained stably (loss 2.38 -> 2.25, benchmarks/README.md).
 SHARED_STEP_TOKENS = 128
+
+
+def sgns_params(cfg: TrainConfig, *, shared: bool = False, alpha_scale: float = 1.0) -> SgnsParams:
+    """The kernels' :class:`~w2v_spark.train.kernel.SgnsParams` of a run's ``train`` settings.
+
+    The one place where configuration becomes kernel parameters (the kernel does not read
+    the configuration).
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The ``train`` section: ``window``, ``negative``, ``alpha``, ``min_alpha`` and
+        ``batch_words`` are taken as they are.
+    shared : bool
+        The tasks of an executor train one shared copy (``replicas = "executor"``): Hogwild
+        steps of :data:`SHARED_STEP_TOKENS` centres instead of
+        :data:`~w2v_spark.train.kernel.DEFAULT_STEP_TOKENS`.
+    alpha_scale : float
+        Multiplies ``alpha`` (copies combined by block momentum,
+        :func:`~w2v_spark.train.averaging.resolve_copy_alpha_scale`); ``min_alpha`` is kept.
+    """
+    return SgnsParams(
+        window=cfg.window,
+        negative=cfg.negative,
+        alpha=cfg.alpha * alpha_scale,
+        min_alpha=cfg.min_alpha,
+        batch_words=cfg.batch_words,
+        step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
+    )
 
 
 def sync_share(sentences: list[np.ndarray], sync: int, syncs: int) -> list[np.ndarray]:
@@ -41,7 +74,9 @@ def sync_share(sentences: list[np.ndarray], sync: int, syncs: int) -> list[np.nd
 class SyncTask:
     """Everything a partition needs for one sync; pickled once and sent with the tasks.
 
-    ``weights`` broadcasts ``(syn0, syn1neg)``; ``tables`` broadcasts ``(keep_prob, noise_cdf)``.
+    ``weights`` broadcasts ``(syn0, syn1neg)``; ``tables`` broadcasts ``(keep_prob, noise_cdf)``;
+    ``params`` are the kernel's hyperparameters (:func:`sgns_params`; with ``replicas =
+    "executor"`` built with ``shared=True``, for the shorter steps of a shared copy).
     The partition's RNG is seeded from (seed, epoch, partition, sync), so with ``replicas =
     "partition"`` a run is reproducible and a resumed run equals an uninterrupted one.
 
@@ -64,14 +99,10 @@ class SyncTask:
     epoch: int
     sync: int
     syncs: int
-    window: int
-    negative: int
-    alpha: float
-    min_alpha: float
+    params: SgnsParams
     progress_start: float
     progress_per_word: float
     progress_stop: float
-    batch_words: int
     averaging: str
     replicas: str = "partition"
     run_token: str = ""
@@ -101,20 +132,15 @@ class SyncTask:
             syn0,
             syn1neg,
             share,
+            self.params,
             keep_prob=keep_prob,
             noise_cdf=noise_cdf,
-            window=self.window,
-            negative=self.negative,
-            alpha=self.alpha,
-            min_alpha=self.min_alpha,
+            rng=partition_rng(self.seed, self.epoch, index, self.sync),
             progress_start=self.progress_start,
             progress_per_word=self.progress_per_word,
-            rng=partition_rng(self.seed, self.epoch, index, self.sync),
-            batch_words=self.batch_words,
-            touched0=updates0,
-            touched1=updates1,
+            updates0=updates0,
+            updates1=updates1,
             shared=shared,
-            step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
             words_before=words_before,
         )
 
@@ -124,10 +150,9 @@ class SyncTask:
         return TaskSchedule(claim, limit)
 
     def _task_record(self, index: int, schedule: TaskSchedule) -> tuple[object, object]:
+        alpha, min_alpha = self.params.alpha, self.params.min_alpha
         rates = [
-            learning_rate(
-                self.alpha, self.min_alpha, self.progress_start + w * self.progress_per_word
-            )
+            learning_rate(alpha, min_alpha, self.progress_start + w * self.progress_per_word)
             for w in (schedule.first, schedule.last)
         ]
         return (TASK_KEY, index), (schedule.first, schedule.last, *rates)
