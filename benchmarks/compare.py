@@ -18,8 +18,9 @@ text8-style input, else the vocabulary job's default pattern) into a temporary f
 sentences of at most 10,000 words (gensim's ``corpus_file`` reads only the first 10,000 words
 of a line, so one-line corpora must be cut). Each system runs in its own child process, one
 after another, with its peak memory sampled over its process tree; every set of vectors is
-scored by the same code (``w2v_spark.evaluate.evaluation``). Words/s = raw corpus words x epochs /
-training seconds. Results: a Markdown table on stdout and JSON + Markdown under ``--out``.
+scored by the same code (``w2v_spark.evaluate.analogies`` and ``w2v_spark.evaluate.similarity``).
+Words/s = raw corpus words x epochs / training seconds. Results: a Markdown table on stdout
+and JSON + Markdown under ``--out``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from w2v_spark.config import load_config  # noqa: E402
-from w2v_spark.evaluate.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+from w2v_spark.evaluate.analogies import evaluate_analogies  # noqa: E402
+from w2v_spark.evaluate.similarity import evaluate_word_pairs  # noqa: E402
 from w2v_spark.io.vectors import read_word2vec, write_word2vec  # noqa: E402
 
 DATA = ROOT / "w2v_spark" / "data"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate.evaluation import parse_query
+from w2v_spark.evaluate.neighbours import parse_query
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,8 +109,8 @@ class TrainConfig:
     # collect of the model per block: at 2 executors 4 passes ran 0.92x the words/s of
     # local[2], 2 passes 1.08x but 3% less accurate (benchmarks/README.md).
     block_passes: int = 4
-    # Parameter averaging rounds per epoch; 0 = auto: 1 with executor replicas or up to 2
-    # partitions, else 4 (each round costs one broadcast and one reduce; measured on wiki8,
+    # Syncs (parameter averaging rounds) per epoch; 0 = auto: 1 with executor replicas or up to 2
+    # partitions, else 4 (each sync costs one broadcast and one reduce; measured on wiki8,
     # benchmarks/README.md).
     syncs_per_epoch: int = 0
     # How copies are combined when there are several (w2v_spark/train/averaging.py): "mean" (Spark

@@ -20,49 +20,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate.evaluation import most_similar, parse_query
-from w2v_spark.io.vectors import read_word2vec
+from w2v_spark.evaluate.neighbours import UnknownWordsError, parse_query
+from w2v_spark.evaluate.word_vectors import MODEL_FILES, WordVectors, resolve_vectors_path
 
 logger = logging.getLogger(__name__)
 
-#: Files looked for, in this order, when PATH is a directory.
-MODEL_FILES = ("vectors.bin", "vectors.txt")
-
-
-# Entries that make a directory a model directory (training output), which needs _SUCCESS.
-MODEL_MARKERS = ("metrics.json", "checkpoints", "vectors.parquet")
-
-
-def _require_finished(directory: Path) -> None:
-    """A model directory (``metrics.json``, ``checkpoints/`` or ``vectors.parquet`` in it)
-    must be complete (``_SUCCESS``); any other directory is not checked."""
-    model_dir = any((directory / n).exists() for n in MODEL_MARKERS)
-    if model_dir and not (directory / "_SUCCESS").exists():
-        raise UserError(
-            f"{directory}: the model is incomplete (no _SUCCESS): finish it with --resume"
-        )
-
-
-def resolve_vectors_path(path: str | Path) -> Path:
-    """PATH itself if it is a file, else the first of :data:`MODEL_FILES` inside it.
-
-    A model directory, or a file inside one, needs the directory's ``_SUCCESS``; a word2vec
-    file elsewhere is read as it is.
-    """
-    target = Path(path)
-    if target.is_file():
-        _require_finished(target.parent)
-        return target
-    if target.is_dir():
-        _require_finished(target)
-        for name in MODEL_FILES:
-            if (target / name).is_file():
-                return target / name
-        raise UserError(f"{target}: no {' or '.join(MODEL_FILES)} in this directory")
-    raise UserError(f"vectors not found: {target}")
+# Which file PATH means (resolve_vectors_path, MODEL_FILES) is WordVectors.from_model_dir's rule,
+# defined in w2v_spark.evaluate.word_vectors and re-exported here.
+__all__ = ["MODEL_FILES", "main", "query_text", "resolve_vectors_path", "run"]
 
 
 def query_text(terms: Sequence[str]) -> str:
@@ -72,18 +39,18 @@ def query_text(terms: Sequence[str]) -> str:
     return " ".join(terms)
 
 
-def _match(words: Sequence[str], query_words: Sequence[str]) -> list[str]:
-    known = set(words)
+def _match(vectors: WordVectors, query_words: Sequence[str]) -> list[str]:
+    """Each query word as spelled if known, else its lowercase form; unknown ones all named."""
     matched, missing = [], []
     for word in query_words:
-        if word in known:
+        if word in vectors:
             matched.append(word)
-        elif word.lower() in known:
+        elif word.lower() in vectors:
             matched.append(word.lower())
         else:
             missing.append(word)
     if missing:
-        raise UserError(f"not in the vocabulary: {', '.join(missing)}")
+        raise UnknownWordsError(missing)
     return matched
 
 
@@ -112,16 +79,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> list[tuple[str, float]]:
-    """Load the vectors and answer the query; returns (word, cosine) pairs, best first."""
+    """Load the vectors (:meth:`WordVectors.from_model_dir`) and answer the query; returns
+    (word, cosine) pairs, best first."""
     if args.topn < 1:
         raise UserError("--topn must be >= 1")
     positive, negative = parse_query(query_text(args.query))
-    words, vectors = read_word2vec(resolve_vectors_path(args.path), limit=args.limit)
-    return most_similar(
-        words,
-        vectors,
-        _match(words, positive),
-        _match(words, negative),
+    vectors = WordVectors.from_model_dir(args.path, limit=args.limit)
+    return vectors.most_similar(
+        _match(vectors, positive),
+        _match(vectors, negative),
         topn=args.topn,
         restrict_vocab=args.restrict_vocab,
     )

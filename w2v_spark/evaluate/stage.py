@@ -17,8 +17,8 @@ from pyspark.sql import SparkSession
 from w2v_spark.config import Config
 from w2v_spark.errors import UserError
 from w2v_spark.evaluate.report import build_report, check_coverage, write_report
-from w2v_spark.io import storage
-from w2v_spark.io.model import read_vectors_parquet
+from w2v_spark.io import paths, storage
+from w2v_spark.io.model import read_metrics, read_vectors_parquet
 from w2v_spark.io.outputs import owned_output
 from w2v_spark.io.vectors import read_word2vec
 from w2v_spark.session import job_group
@@ -88,14 +88,12 @@ def write_evaluation(
     with job_group(spark, "evaluate: load vectors"):
         if model:
             storage.require_complete(spark, model, "model")
-            words, counts, matrix = read_vectors_parquet(
-                spark, storage.join(model, "vectors.parquet")
-            )
-            summary = json.loads(storage.read_text(spark, storage.join(model, "metrics.json")))
+            source = storage.join(model, paths.VECTORS)
+            words, counts, matrix = read_vectors_parquet(spark, source)
+            summary = read_metrics(spark, model)
             metrics = summary.get("epochs")
             corpus = summary.get("vocab")  # the corpus, its token count, the vocabulary size
-            settings = json.loads(storage.read_text(spark, storage.join(model, "config.json")))
-            source = storage.join(model, "vectors.parquet")
+            settings = json.loads(storage.read_text(spark, storage.join(model, paths.CONFIG)))
         else:
             words, matrix = read_external_vectors(spark, vectors, limit=limit)
             source = vectors
@@ -121,7 +119,7 @@ def write_evaluation(
         )
         for path in written.values():
             storage.copy_from_local(spark, str(path), storage.join(tmp, os.path.basename(path)))
-        storage.write_text(spark, storage.join(tmp, "config.json"), config.to_json())
+        storage.write_text(spark, storage.join(tmp, paths.CONFIG), config.to_json())
     total = report["analogy"]["total"]
     log.info(
         "analogies: %d/%d correct (%.1f%%) of %d questions; report at %s",
