@@ -8,10 +8,10 @@ file, rows in vocabulary order (most frequent first). ``MODEL/vectors.bin`` and
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
-import uuid
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from w2v_spark.io import storage
+from w2v_spark.io import paths, storage
 from w2v_spark.io.vectors import write_word2vec
 
 log = logging.getLogger(__name__)
@@ -27,21 +27,6 @@ log = logging.getLogger(__name__)
 VECTORS_SCHEMA = "word string, count long, vector array<float>"
 #: The one data file of ``vectors.parquet``.
 PARQUET_PART = "part-00000.snappy.parquet"
-
-
-def publish_bytes(spark: SparkSession, path: str, data: bytes) -> None:
-    """Write a file under a temporary name, then rename it into place."""
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    storage.write_bytes(spark, tmp, data)
-    storage.delete(spark, path)
-    storage.rename(spark, tmp, path)
-
-
-def publish_local_file(spark: SparkSession, local: str, path: str) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    storage.copy_from_local(spark, local, tmp)
-    storage.delete(spark, path)
-    storage.rename(spark, tmp, path)
 
 
 def vectors_table(words: list[str], counts: np.ndarray, vectors: np.ndarray) -> pa.Table:
@@ -87,11 +72,11 @@ def write_word2vec_files(
     Each file is written to a local temporary directory first; the log names the published path.
     """
     with tempfile.TemporaryDirectory() as local:
-        for name, binary in (("vectors.bin", True), ("vectors.txt", False)):
+        for name, binary in ((paths.VECTORS_BIN, True), (paths.VECTORS_TXT, False)):
             path = os.path.join(local, name)
             write_word2vec(path, words, vectors, binary=binary)
             target = storage.join(model_dir, name)
-            publish_local_file(spark, path, target)
+            storage.publish_file(spark, target, local=path)
             log.info(
                 "published %d x %d vectors (word2vec %s format) at %s",
                 len(words),
@@ -116,3 +101,11 @@ def read_vectors_parquet(
     )
     vectors = np.stack(frame["vector"].to_numpy()).astype(np.float32, copy=False)
     return frame["word"].tolist(), frame["count"].to_numpy(np.int64), vectors
+
+
+def read_metrics(spark: SparkSession, model_dir: str) -> dict:
+    """A model's ``metrics.json`` (epochs, corpus summary, settings), its format version checked."""
+    path = storage.join(model_dir, paths.METRICS)
+    metrics = json.loads(storage.read_text(spark, path))
+    paths.check_format_version(metrics, path)
+    return metrics

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from pyspark.sql import SparkSession
 
 from w2v_spark.errors import UserError
-from w2v_spark.io import storage
+from w2v_spark.io import paths, storage
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def sweep_temporaries(spark: SparkSession, out: str) -> list[str]:
             else:
                 storage.rename(spark, path, out)
                 log.warning("put back the previous %s, set aside by an interrupted swap", out)
-    for folder in (out, storage.join(out, "checkpoints")):
+    for folder in (out, storage.join(out, paths.CHECKPOINTS)):
         for entry in storage.list_names(spark, folder):
             if TEMPORARY.search(entry):
                 storage.delete(spark, storage.join(folder, entry))
@@ -309,17 +309,3 @@ def staged_path(out: str) -> str:
     """Where a run that replaces the finished ``out`` works until it is complete:
     ``PARENT/.NAME.next`` (a fixed name, so a failed run there can be resumed)."""
     return sibling(out, ".next")
-
-
-def swap_in(spark: SparkSession, staged: str, out: str) -> None:
-    """Move the complete ``staged`` output to ``out``, replacing the finished one.
-
-    Two renames: ``out`` is set aside as ``.NAME.replaced-*`` first, so a kill between them
-    leaves both outputs whole, and the next run of ``out`` puts the old one back
-    (:func:`sweep_temporaries`).
-    """
-    aside = sibling(out, f".replaced-{uuid.uuid4().hex[:8]}")
-    storage.rename(spark, out, aside)
-    storage.rename(spark, staged, out)
-    storage.delete(spark, aside)
-    log.info("replaced the previous %s with the new one", out)

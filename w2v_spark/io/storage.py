@@ -1,9 +1,16 @@
 """Files on any Hadoop path (local, hdfs://, s3a://) through the JVM's FileSystem API.
 
-Outputs are published atomically: a stage writes into a hidden temporary directory beside
-its destination, writes the ``_SUCCESS`` marker last, and only then renames the directory into
-place. Readers call :func:`require_complete`, so a directory without the marker never passes
-for a result.
+The one way outputs are published, never half-written:
+
+- a directory (:func:`publishing`): the stage writes into a hidden temporary directory beside
+  its destination, ``_SUCCESS`` last, and only then renames the directory into place;
+- a file (:func:`publish_file`): written under a hidden temporary name beside its destination,
+  then renamed over it in one step (HDFS and local files: atomic; object stores have no atomic
+  rename, where the copy is still never visible under the final name before it is complete).
+
+Readers call :func:`require_complete`, so a directory without the marker never passes for a
+result. Local staging files (the word2vec formats, the report) are written into a temporary
+local directory and published from there.
 """
 
 from __future__ import annotations
@@ -16,10 +23,9 @@ from collections.abc import Iterator
 from pyspark.sql import SparkSession
 
 from w2v_spark.errors import UserError
+from w2v_spark.io.paths import SUCCESS
 
 log = logging.getLogger(__name__)
-
-SUCCESS = "_SUCCESS"
 
 
 def _jvm_path(spark: SparkSession, path: str):  # -> (FileSystem, Path) py4j objects
@@ -68,6 +74,46 @@ def rename(spark: SparkSession, src: str, dst: str) -> None:
         fs.mkdirs(parent)
     if not fs.rename(jsrc, jdst):
         raise UserError(f"could not move {src} to {dst}")
+
+
+def replace(spark: SparkSession, src: str, dst: str) -> None:
+    """Rename the file ``src`` to ``dst`` in one step, replacing ``dst`` if it exists.
+
+    ``FileSystem.rename`` refuses an existing destination on HDFS, and deleting it first would
+    leave a moment with no file; ``FileContext.rename`` with ``OVERWRITE`` replaces it in one
+    namenode operation on HDFS and with one ``rename(2)`` on local disks.
+    """
+    jvm = spark.sparkContext._jvm
+    _, jsrc = _jvm_path(spark, src)
+    _, jdst = _jvm_path(spark, dst)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(jdst.toUri(), conf)
+    options = spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.Options.Rename, 1)
+    options[0] = jvm.org.apache.hadoop.fs.Options.Rename.OVERWRITE
+    context.rename(jsrc, jdst, options)
+
+
+def publish_file(
+    spark: SparkSession, path: str, *, data: bytes | None = None, local: str | None = None
+) -> None:
+    """Publish ``data`` (or the local file ``local``) at ``path``, never half-written.
+
+    The content goes to a hidden temporary file beside ``path`` and is then moved over it with
+    :func:`replace`; on an error the temporary file is deleted and ``path`` is untouched.
+    """
+    if (data is None) == (local is None):
+        raise ValueError("publish_file: give exactly one of data and local")
+    parent, _, name = path.rstrip("/").rpartition("/")
+    tmp = join(parent or ".", f".{name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        if data is not None:
+            write_bytes(spark, tmp, data)
+        else:
+            copy_from_local(spark, local, tmp)
+        replace(spark, tmp, path)
+    except BaseException:
+        delete(spark, tmp)
+        raise
 
 
 def list_names(spark: SparkSession, path: str) -> list[str]:
@@ -146,13 +192,33 @@ def publishing(spark: SparkSession, final: str, *, overwrite: bool = False) -> I
     try:
         yield tmp
         write_bytes(spark, join(tmp, SUCCESS), b"")
-        if exists(spark, final):
-            delete(spark, final)
-        rename(spark, tmp, final)
+        swap_in(spark, tmp, final)
         log.info("published %s", final)
     except BaseException:
         delete(spark, tmp)
         raise
+
+
+def swap_in(spark: SparkSession, staged: str, final: str) -> None:
+    """Move the complete directory ``staged`` to ``final``, replacing any finished one there.
+
+    Two renames: the old ``final`` is set aside as ``PARENT/.NAME.replaced-*`` first, so a kill
+    between them leaves both outputs whole, and the next run of ``final`` puts the old one back
+    (:func:`w2v_spark.io.outputs.sweep_temporaries`); it is deleted once the new one is in place.
+    """
+    if not exists(spark, final):
+        rename(spark, staged, final)
+        return
+    parent, _, name = final.rstrip("/").rpartition("/")
+    aside = join(parent or ".", f".{name}.replaced-{uuid.uuid4().hex[:8]}")
+    rename(spark, final, aside)
+    try:
+        rename(spark, staged, final)
+    except BaseException:
+        rename(spark, aside, final)
+        raise
+    delete(spark, aside)
+    log.info("replaced the previous %s with the new one", final)
 
 
 def matches(spark: SparkSession, pattern: str) -> int:

@@ -241,8 +241,18 @@ def load_last_checkpoint(spark: SparkSession, model_dir: str) -> Checkpoint | No
     )
 
 
+#: Fingerprint keys that checkpoints written before them lack; such a checkpoint still resumes.
+ADDED_LATER = frozenset({"vocabulary_digest"})
+
+
 def check_compatible(saved: dict, current: dict) -> None:
-    """A checkpoint resumes only a run with the same settings."""
-    diffs = [f"{k}: {saved.get(k)!r} != {v!r}" for k, v in current.items() if saved.get(k) != v]
+    """A checkpoint resumes only a run with the same settings: ``saved`` is the checkpoint's
+    fingerprint, ``current`` this run's. The error names each setting that differs with both
+    values, the checkpoint's first."""
+    diffs = [
+        f"{k}: {saved.get(k)!r} in the checkpoint, {v!r} in this run"
+        for k, v in current.items()
+        if saved.get(k) != v and not (k in ADDED_LATER and k not in saved)
+    ]
     if diffs:
         raise UserError("checkpoint was made with other settings (" + "; ".join(diffs) + ")")

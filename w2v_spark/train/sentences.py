@@ -11,7 +11,7 @@ import pyarrow as pa
 from pyspark import RDD, StorageLevel
 from pyspark.sql import SparkSession
 
-from w2v_spark.io import storage
+from w2v_spark.io import paths, storage
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def load_sentences(
     gives the same run every time. Also returns the token count of each partition. Only
     per-input-partition and per-training-partition totals reach the driver.
     """
-    encoded = spark.read.parquet(storage.join(vocab_dir, "corpus.parquet"))
+    encoded = spark.read.parquet(storage.join(vocab_dir, paths.CORPUS))
     packed = (
         encoded.select("line", "chunk", "ids")
         .mapInArrow(pack_ids, PACKED_SCHEMA)

@@ -27,6 +27,7 @@ broadcast value in place), its partition's sentences and the row blocks it sends
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -42,14 +43,14 @@ from pyspark.sql import functions as F
 
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
-from w2v_spark.io import storage
+from w2v_spark.io import paths, storage
 from w2v_spark.io.model import (
-    publish_bytes,
+    read_metrics,
     read_vectors_parquet,
     write_vectors_parquet,
     write_word2vec_files,
 )
-from w2v_spark.io.outputs import owned_output, staged_path, swap_in
+from w2v_spark.io.outputs import owned_output, staged_path
 from w2v_spark.session import job_group
 from w2v_spark.train.averaging import (
     BLOCK_ROWS,
@@ -78,7 +79,14 @@ from w2v_spark.train.replicas import (
 from w2v_spark.train.rotation import BlockLayout, train_epoch_by_blocks
 from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf
 from w2v_spark.train.sentences import load_sentences, resolve_num_partitions
-from w2v_spark.train.sync_task import REPLICA_KEY, STATS_KEY, TASK_KEY, SyncTask, merge
+from w2v_spark.train.sync_task import (
+    REPLICA_KEY,
+    STATS_KEY,
+    TASK_KEY,
+    SyncTask,
+    merge,
+    sgns_params,
+)
 from w2v_spark.vocab.stage import read_meta
 
 log = logging.getLogger(__name__)
@@ -96,15 +104,42 @@ class TrainResult:
 
 
 def read_vocabulary(spark: SparkSession, vocab_dir: str) -> tuple[list[str], np.ndarray]:
-    """Words and counts in id order. The vocabulary is model-sized, so it comes to the driver."""
-    frame = spark.read.parquet(storage.join(vocab_dir, "vocab.parquet")).orderBy("id").toPandas()
-    if not np.array_equal(frame["id"].to_numpy(), np.arange(len(frame))):
-        raise UserError(f"vocabulary at {vocab_dir} has gaps in its ids: rebuild it")
+    """Words and counts in id order. The vocabulary is model-sized, so it comes to the driver.
+
+    The ids must be 0..V-1, one row each (the rows of syn0); otherwise
+    :class:`~w2v_spark.errors.UserError` names the first id that is missing or repeated.
+    """
+    frame = spark.read.parquet(storage.join(vocab_dir, paths.VOCABULARY)).orderBy("id").toPandas()
+    problem = ""
+    if frame["id"].isna().any():
+        problem = f"has no id on {int(frame['id'].isna().sum())} of its rows"
+    else:
+        ids = frame["id"].to_numpy(np.int64)
+        wrong = np.flatnonzero(ids != np.arange(len(ids)))
+        if wrong.size:  # sorted ids, 0..first-1 before the first wrong one
+            first, found = int(wrong[0]), int(ids[wrong[0]])
+            if found < 0:
+                problem = f"has a negative id ({found})"
+            elif found < first:
+                problem = f"has id {found} on {int(np.count_nonzero(ids == found))} rows"
+            else:
+                problem = f"lacks id {first}"
+    if problem:
+        raise UserError(
+            f"vocabulary at {vocab_dir} {problem}; its ids must be 0..{len(frame) - 1}, one "
+            "row each: rebuild it with the vocabulary job"
+        )
     return frame["word"].tolist(), frame["count"].to_numpy(np.int64)
 
 
+def vocabulary_digest(words: list[str]) -> str:
+    """A short fingerprint of the words in row order: a checkpoint's row ``i`` is a word's
+    vector only for the vocabulary it was trained on, not for another one of the same size."""
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()[:16]
+
+
 def resume_fingerprint(
-    cfg: TrainConfig, vocab_size: int, num_partitions: int, replicas: str | None = None
+    cfg: TrainConfig, words: list[str], num_partitions: int, replicas: str | None = None
 ) -> dict:
     """Settings a checkpoint must share with the run that resumes it (``replicas`` as
     resolved, when given: "auto" means different things in local mode and on a cluster)."""
@@ -128,7 +163,8 @@ def resume_fingerprint(
     return {
         **{k: getattr(cfg, k) for k in keys},
         **({"replicas": replicas} if replicas else {}),
-        "vocab_size": vocab_size,
+        "vocab_size": len(words),
+        "vocabulary_digest": vocabulary_digest(words),
         "num_partitions": num_partitions,
     }
 
@@ -202,8 +238,8 @@ def what_is_kept(spark: SparkSession, out: str, plan: OutputPlan) -> str:
 def finished_model(spark: SparkSession, out: str) -> TrainResult:
     """A finished model read back: vectors, metrics and the last checkpoint's syn1neg (empty
     when checkpoints were off)."""
-    words, counts, syn0 = read_vectors_parquet(spark, storage.join(out, "vectors.parquet"))
-    metrics = json.loads(storage.read_text(spark, storage.join(out, "metrics.json")))["epochs"]
+    words, counts, syn0 = read_vectors_parquet(spark, storage.join(out, paths.VECTORS))
+    metrics = read_metrics(spark, out)["epochs"]
     try:
         last = load_last_checkpoint(spark, out)
     except UserError as exc:  # the vectors are the result; damaged checkpoints lose only syn1neg
@@ -214,7 +250,7 @@ def finished_model(spark: SparkSession, out: str) -> TrainResult:
 
 
 # Trained word2vec weights have components of order 1; 1e3 only comes from a run that
-# diverged (an exploding row squares its error every round).
+# diverged (an exploding row squares its error every sync).
 DIVERGED_ABOVE = 1e3
 
 
@@ -234,7 +270,7 @@ def check_finite(
 
 @dataclass
 class SyncResult:
-    """What a round reports besides the weights: summed stats, the tasks' learning rates
+    """What a sync reports besides the weights: summed stats, the tasks' learning rates
     (partition -> first/last words and rates) and how many replicas (copies) reported."""
 
     stats: TrainStats
@@ -258,9 +294,9 @@ def start_from_look_ahead(
 ) -> None:
     """Block momentum's Nesterov look-ahead, in place: ``Δ *= mu * ρ``, ``W += Δ``.
 
-    ``Δ`` (``momentum``) is the last round's move; ``mu`` is :func:`block_momentum` of the
-    replicas, ``ρ = rates[1] / rates[0]`` the learning rate now over its value one round ago
-    (SlowMo's scaling: momentum fades as word2vec's rate decays). The round then starts from
+    ``Δ`` (``momentum``) is the last sync's move; ``mu`` is :func:`block_momentum` of the
+    replicas, ``ρ = rates[1] / rates[0]`` the learning rate now over its value one sync ago
+    (SlowMo's scaling: momentum fades as word2vec's rate decays). The sync then starts from
     ``W + mu ρ Δ``, and :func:`~w2v_spark.train.averaging.add_mean_change` adds the replicas' mean
     change to both.
     """
@@ -300,7 +336,7 @@ def check_has_pairs(spark: SparkSession, vocab_dir: str) -> None:
     ``vocab.min_count``) every epoch would train nothing at loss nan. Spark SQL over
     ``corpus.parquet``; only a count reaches the driver.
     """
-    corpus = spark.read.parquet(storage.join(vocab_dir, "corpus.parquet"))
+    corpus = spark.read.parquet(storage.join(vocab_dir, paths.CORPUS))
     with job_group(spark, "train: check the corpus has pairs"):
         if corpus.where(F.size("ids") >= 2).limit(1).count():
             return
@@ -338,7 +374,7 @@ def run_sync(
     reducers: int,
     momentum: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SyncResult:
-    """One round: partitions train, row blocks are summed on executors, the driver averages.
+    """One sync: partitions train, row blocks are summed on executors, the driver averages.
 
     With executor replicas the tasks' changes are first summed per (executor, block), then
     marked per replica and summed per block: two small shuffles, still one aggregate.
@@ -418,7 +454,7 @@ def train_model(
             raise
         if plan.work != out:
             with job_group(spark, "train: replace the previous model"):
-                swap_in(spark, plan.work, out)
+                storage.swap_in(spark, plan.work, out)
         return result
 
 
@@ -442,7 +478,7 @@ def train_into(
     keep_prob = keep_probabilities(counts, cfg.sample)
     tables = sc.broadcast((keep_prob, noise_cdf(counts, cfg.ns_exponent)))
     replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master))
-    fingerprint = resume_fingerprint(cfg, len(words), num_partitions, replicas)
+    fingerprint = resume_fingerprint(cfg, words, num_partitions, replicas)
 
     checkpoint = load_last_checkpoint(spark, out) if resume else None
     if checkpoint is not None:
@@ -522,14 +558,10 @@ def train_into(
                     epoch=epoch,
                     sync=sync,
                     syncs=syncs,
-                    window=cfg.window,
-                    negative=cfg.negative,
-                    alpha=cfg.alpha * scale,
-                    min_alpha=cfg.min_alpha,
+                    params=sgns_params(cfg, shared=replicas == "executor", alpha_scale=scale),
                     progress_start=progress,
                     progress_per_word=copies / total_words,
                     progress_stop=min(1.0, (words_done + sync_words) / total_words),
-                    batch_words=cfg.batch_words,
                     averaging=averaging,
                     replicas=replicas,
                     run_token=run_token,
@@ -627,9 +659,10 @@ def write_model(
     vocab_meta: dict,
 ) -> None:
     """Publish vectors, metrics and config, then ``_SUCCESS`` last."""
-    write_vectors_parquet(spark, storage.join(out, "vectors.parquet"), words, counts, syn0)
+    write_vectors_parquet(spark, storage.join(out, paths.VECTORS), words, counts, syn0)
     write_word2vec_files(spark, out, words, syn0)
     summary = {
+        "format_version": paths.FORMAT_VERSION,
         "epochs": metrics,
         "vocab": {
             k: vocab_meta.get(k)
@@ -638,7 +671,8 @@ def write_model(
         "train": asdict(config.train),
         "seed": config.train.seed,
     }
-    publish_bytes(spark, storage.join(out, "metrics.json"), json.dumps(summary, indent=2).encode())
-    publish_bytes(spark, storage.join(out, "config.json"), config.to_json().encode())
-    storage.write_bytes(spark, storage.join(out, storage.SUCCESS), b"")
+    metrics_json = json.dumps(summary, indent=2).encode()
+    storage.publish_file(spark, storage.join(out, paths.METRICS), data=metrics_json)
+    storage.publish_file(spark, storage.join(out, paths.CONFIG), data=config.to_json().encode())
+    storage.write_bytes(spark, storage.join(out, paths.SUCCESS), b"")
     log.info("model published at %s", out)

@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 from w2v_spark import __version__
 from w2v_spark.config import Config, VocabConfig
 from w2v_spark.errors import UserError
-from w2v_spark.io import storage
+from w2v_spark.io import paths, storage
 from w2v_spark.io.outputs import owned_output
 from w2v_spark.session import job_group
 from w2v_spark.vocab.tokenize import (
@@ -169,19 +169,56 @@ def build_vocabulary(
     if config.vocab.tokenizer == "pattern":
         check_token_pattern(spark, config.vocab.token_pattern)
     with owned_output(spark, out, inputs=[("--corpus", corpus)], job="vocab"):
-        return write_vocabulary(spark, config, corpus=corpus, out=out, overwrite=overwrite)
+        storage.refuse_existing(spark, out, overwrite)
+        chunks = sentence_chunks(read_corpus(spark, corpus, config.vocab), config.vocab)
+        return write_vocabulary(spark, config, chunks, corpus=corpus, out=out, overwrite=overwrite)
+
+
+def token_array_chunks(frame: DataFrame, column: str, cfg: VocabConfig) -> DataFrame:
+    """The :func:`sentence_chunks` of sentences already tokenised: an ``array<string>`` column.
+
+    This is what ``pyspark.ml.feature.Word2Vec`` takes (the output of ``RegexTokenizer`` or
+    ``StopWordsRemover``); the tokens are used as they are (no lowercasing or token pattern:
+    the tokenizer upstream did that), null and empty tokens dropped, and a row is cut every
+    ``max_sentence_length`` tokens as a text line is. Rows are numbered by
+    ``monotonically_increasing_id``, which keeps the frame's order within each partition.
+    """
+    n = cfg.max_sentence_length
+    words = F.filter(F.coalesce(F.col(column), F.array()), lambda w: w.isNotNull() & (w != ""))
+    tokenized = frame.select(
+        F.monotonically_increasing_id().alias("line"), words.cast("array<string>").alias("words")
+    )
+    last_chunk = F.greatest(F.floor((F.size("words") - 1) / n).cast("int"), F.lit(0))
+    chunks = tokenized.select(
+        "line", F.explode(F.sequence(F.lit(0), last_chunk)).alias("chunk"), "words"
+    )
+    return chunks.select(
+        "line",
+        "chunk",
+        F.slice("words", F.col("chunk") * n + 1, n).alias("words"),
+        F.lit(0).alias("bad"),
+        F.lit(0).alias("chars"),
+    )
 
 
 def write_vocabulary(
-    spark: SparkSession, config: Config, *, corpus: str, out: str, overwrite: bool
+    spark: SparkSession,
+    config: Config,
+    chunks: DataFrame,
+    *,
+    corpus: str,
+    out: str,
+    overwrite: bool,
 ) -> VocabSummary:
+    """Count, choose and encode ``chunks`` (:func:`sentence_chunks` or
+    :func:`token_array_chunks`), and publish the vocabulary at ``out``; ``corpus`` names the
+    source in ``_meta.json``, logs and errors."""
     storage.refuse_existing(spark, out, overwrite)
     cfg = config.vocab
     started = time.time()
-    lines = read_corpus(spark, corpus, cfg)
     parallelism = spark.sparkContext.defaultParallelism
     # Tokenise once; spread the sentences over the cores (a one-line corpus is one task).
-    chunks = sentence_chunks(lines, cfg).repartition(2 * parallelism).persist()
+    chunks = chunks.repartition(2 * parallelism).persist()
     try:
         with job_group(spark, "vocab: read and check the corpus"):
             stats = chunks.agg(
@@ -216,7 +253,7 @@ def write_vocabulary(
             )
         with storage.publishing(spark, out, overwrite=overwrite) as tmp:
             with job_group(spark, "vocab: write vocabulary"):
-                vocab.coalesce(1).write.parquet(storage.join(tmp, "vocab.parquet"))
+                vocab.coalesce(1).write.parquet(storage.join(tmp, paths.VOCABULARY))
                 # The vocabulary, not the corpus: bounded by min_count and max_vocab_size,
                 # the same size as the model the training job holds anyway.
                 words = [row.word for row in vocab.orderBy("id").select("word").collect()]
@@ -226,10 +263,10 @@ def write_vocabulary(
                 (
                     sentences.repartitionByRange(num_files, "line", "chunk")
                     .sortWithinPartitions("line", "chunk")
-                    .write.parquet(storage.join(tmp, "corpus.parquet"))
+                    .write.parquet(storage.join(tmp, paths.CORPUS))
                 )
             with job_group(spark, "vocab: corpus statistics"):
-                written = spark.read.parquet(storage.join(tmp, "corpus.parquet"))
+                written = spark.read.parquet(storage.join(tmp, paths.CORPUS))
                 n_sentences = written.count()
             summary = VocabSummary(
                 corpus=corpus,
@@ -248,8 +285,8 @@ def write_vocabulary(
                     summary.replacement_chars,
                     corpus,
                 )
-            storage.write_text(spark, storage.join(tmp, "_meta.json"), meta_json(summary, config))
-            storage.write_text(spark, storage.join(tmp, "config.json"), config.to_json())
+            storage.write_text(spark, storage.join(tmp, paths.VOCAB_META), meta_json(summary, config))
+            storage.write_text(spark, storage.join(tmp, paths.CONFIG), config.to_json())
     finally:
         chunks.unpersist()
     log.info(
@@ -266,6 +303,7 @@ def write_vocabulary(
 
 def meta_json(summary: VocabSummary, config: Config) -> str:
     meta = {
+        "format_version": paths.FORMAT_VERSION,
         **asdict(summary),
         "settings": asdict(config.vocab),
         "versions": {
@@ -279,4 +317,7 @@ def meta_json(summary: VocabSummary, config: Config) -> str:
 
 def read_meta(spark: SparkSession, vocab_dir: str) -> dict:
     storage.require_complete(spark, vocab_dir, "vocabulary")
-    return json.loads(storage.read_text(spark, storage.join(vocab_dir, "_meta.json")))
+    path = storage.join(vocab_dir, paths.VOCAB_META)
+    meta = json.loads(storage.read_text(spark, path))
+    paths.check_format_version(meta, path)
+    return meta
