@@ -39,6 +39,7 @@ from scripts.loopback_cluster import (
     write_executor_python,
 )
 from tests.conftest import ROOT, SAMPLE
+from tests.datasets import ANALOGY_QUESTIONS
 from tests.planted import planted_corpus
 from tests.test_training import SETTINGS as PLANTED
 from tests.test_training import single_process_accuracy, solved_fraction
@@ -296,7 +297,7 @@ def test_rerun_resumes_from_the_last_checkpoint_and_finishes_every_stage(
     assert_valid_model(out / "model", vocab_size)
     report = json.loads((out / "report" / "report.json").read_text())
     assert report["vectors"] == {**report["vectors"], "words": vocab_size, "dim": 20}
-    assert report["analogy"]["questions"] == 19544
+    assert report["analogy"]["questions"] == ANALOGY_QUESTIONS
     assert report["analogy"]["total"]["covered"] > 1000
     assert 0 <= report["analogy"]["total"]["accuracy"] <= 1
     assert {"semantic", "syntactic", "sections"} <= set(report["analogy"])

@@ -17,10 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT
+from tests.datasets import ANALOGY_QUESTIONS, WORD_PAIRS
 from w2v_spark.config import build_config, load_config
 from w2v_spark.errors import UserError
 from w2v_spark.evaluate import query
-from w2v_spark.evaluate.report import build_report, check_coverage, render_markdown
+from w2v_spark.evaluate.markdown import render_markdown
+from w2v_spark.evaluate.report import build_report, check_coverage
 from w2v_spark.evaluate.stage import evaluate_outputs
 from w2v_spark.io.vectors import read_word2vec, write_word2vec
 from w2v_spark.train import stage as training
@@ -197,8 +199,8 @@ def test_no_coverage_from_a_case_mismatch_says_so(words, reason):
     with pytest.raises(UserError) as err:
         check_coverage(report, words, cfg)
     assert str(err.value) == (
-        "evaluation covers nothing: 0 of 19544 analogy questions and 0 of 1352 word pairs have "
-        f"all their words among the 4 vectors; {reason}"
+        f"evaluation covers nothing: 0 of {ANALOGY_QUESTIONS} analogy questions and 0 of "
+        f"{WORD_PAIRS} word pairs have all their words among the 4 vectors; {reason}"
     )
 
 
@@ -234,7 +236,9 @@ def test_evaluate_names_the_users_file_and_reads_the_first_rows_on_request(spark
     # Vectors that cover nothing: the error names the reason; the earlier report stays.
     unknown = tmp_path / "unknown.bin"
     write_word2vec(unknown, ["qqqx", "zzzx"], vectors(2), binary=True)
-    with pytest.raises(UserError, match=r"^evaluation covers nothing: 0 of 19544 analogy"):
+    with pytest.raises(
+        UserError, match=rf"^evaluation covers nothing: 0 of {ANALOGY_QUESTIONS} analogy"
+    ):
         evaluate_outputs(
             spark, config, vectors=str(unknown), out=str(tmp_path / "report"), overwrite=True
         )
@@ -262,7 +266,9 @@ def test_evaluate_job_that_covers_nothing_exits_2_in_one_line(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("w2v-spark")]
     assert len(errors) == 1
-    assert errors[0].startswith("w2v-spark evaluate: error: evaluation covers nothing: 0 of 19544")
+    assert errors[0].startswith(
+        f"w2v-spark evaluate: error: evaluation covers nothing: 0 of {ANALOGY_QUESTIONS} "
+    )
     assert errors[0].endswith("train on a larger corpus or lower vocab.min_count")
     assert not (tmp_path / "report").exists()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
 from w2v_spark.evaluate.stage import evaluate_outputs
 from w2v_spark.io import outputs
+from w2v_spark.session import job_group
 from w2v_spark.train.stage import train_model
 from w2v_spark.vocab.stage import build_vocabulary
 
@@ -165,13 +167,23 @@ def test_evaluation_over_its_vectors_file_is_refused(spark, finished, tmp_path):
     assert vectors.read_bytes() == before
 
 
+def spark_jobs_so_far(spark) -> int:
+    """How many Spark jobs the session has started: the id of a marker job run now."""
+    sc = spark.sparkContext
+    with job_group(spark, "test-marker: count the jobs run so far", level=logging.DEBUG):
+        sc.parallelize([0], 1).count()
+    return max(sc.statusTracker().getJobIdsForGroup("test-marker"))
+
+
 def test_an_output_under_a_file_fails_before_any_work(spark, finished, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    started = time.perf_counter()
+    before = snapshot(tmp_path)
+    jobs = spark_jobs_so_far(spark)
     with pytest.raises(UserError, match=f"{blocker} is a file, not a directory"):
         train(spark, finished, blocker / "model")
-    assert time.perf_counter() - started < 5
+    assert spark_jobs_so_far(spark) == jobs + 1  # only the marker job: nothing was read
+    assert snapshot(tmp_path) == before  # nothing was written
 
 
 def test_a_token_pattern_that_does_not_compile_fails_in_one_line(spark, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from tests.conftest import ROOT, SAMPLE
+from tests.datasets import ANALOGY_QUESTIONS
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
 from w2v_spark.evaluate.stage import evaluate_outputs
@@ -33,7 +34,7 @@ def test_pipeline_publishes_every_stage(pipeline_run):
         assert json.loads((out / stage / "config.json").read_text())["train"]["vector_size"] == 20
     report = json.loads((out / "report" / "report.json").read_text())
     assert report["vectors"]["dim"] == 20
-    assert report["analogy"]["questions"] == 19544
+    assert report["analogy"]["questions"] == ANALOGY_QUESTIONS
     assert report["analogy"]["total"]["covered"] > 1000
     assert set(report["similarity"]) == {"wordsim353", "simlex999"}
     assert "## " in (out / "report" / "report.md").read_text()

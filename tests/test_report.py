@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -11,23 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gensim.models import Word2Vec
 
+from tests.datasets import ANALOGY_QUESTIONS, SIMLEX999_PAIRS, WORDSIM353_PAIRS
 from w2v_spark.config import Config, EvaluateConfig
 from w2v_spark.errors import UserError
-from w2v_spark.evaluate.evaluation import evaluate_analogies, most_similar
-from w2v_spark.evaluate.report import (
-    build_report,
-    pca_2d,
-    projection_svg,
-    svg_projection,
-    write_report,
-)
+from w2v_spark.evaluate.analogies import evaluate_analogies
+from w2v_spark.evaluate.neighbours import most_similar
+from w2v_spark.evaluate.projection import pca_2d, projection_svg, svg_projection
+from w2v_spark.evaluate.report import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample.txt.gz"
 QUESTIONS = ROOT / "w2v_spark" / "data" / "questions-words.txt"
-TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 SVG = "{http://www.w3.org/2000/svg}"
 
 METRICS = [
@@ -45,13 +38,11 @@ CORPUS = {
 
 
 @pytest.fixture(scope="module")
-def model() -> tuple[list[str], list[int], np.ndarray]:
-    """Quick CBOW vectors of the sample corpus: words, counts, vectors (V, 50) float32."""
-    with gzip.open(SAMPLE, "rt", encoding="utf-8") as handle:
-        sentences = [TOKEN.findall(line.lower()) for line in handle]
-    wv = Word2Vec(sentences, vector_size=50, min_count=3, epochs=2, workers=2, seed=1).wv
-    counts = [wv.get_vecattr(w, "count") for w in wv.index_to_key]
-    return list(wv.index_to_key), counts, wv.vectors
+def model(kv) -> tuple[list[str], list[int], np.ndarray]:
+    """The session's gensim vectors of the sample corpus (tests/conftest.py): words, counts,
+    vectors (V, 50) float32."""
+    counts = [kv.get_vecattr(w, "count") for w in kv.index_to_key]
+    return list(kv.index_to_key), counts, kv.vectors
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +65,18 @@ def test_report_has_every_key_of_the_design(report, model):
         counts = report["analogy"].get(part) or report["analogy"]["sections"][part]
         assert set(counts) == {"correct", "covered", "accuracy"}
     assert report["analogy"]["restrict_vocab"] == 30000
-    assert report["analogy"]["questions"] == 19544
+    assert report["analogy"]["questions"] == ANALOGY_QUESTIONS
     assert set(report["similarity"]) == {"wordsim353", "simlex999"}
     for part in report["similarity"].values():
         assert set(part) == {"spearman", "pairs", "oov", "total"} and part["pairs"] > 0
     assert report["datasets"] == {
-        "analogies": {"file": "questions-words.txt", "bundled": True, "questions": 19544},
-        "wordsim353": {"file": "wordsim353.tsv", "bundled": True, "pairs": 353},
-        "simlex999": {"file": "simlex999.txt", "bundled": True, "pairs": 999},
+        "analogies": {
+            "file": "questions-words.txt",
+            "bundled": True,
+            "questions": ANALOGY_QUESTIONS,
+        },
+        "wordsim353": {"file": "wordsim353.tsv", "bundled": True, "pairs": WORDSIM353_PAIRS},
+        "simlex999": {"file": "simlex999.txt", "bundled": True, "pairs": SIMLEX999_PAIRS},
     }
     assert report["corpus"] == CORPUS
     assert report["vectors"] == {"words": len(words), "dim": 50, "path": "out/model/vectors.bin"}
@@ -152,9 +147,10 @@ def test_report_md_names_the_corpus_and_the_evaluation_sets(report, tmp_path):
     assert "| tokens | 458,289 (432,020 of them in the vocabulary" in markdown
     assert "| vocabulary | 13,085 words |" in markdown
     assert "| analogies | `questions-words.txt` (bundled; the Google analogy set" in markdown
-    assert "): 19,544 questions |" in markdown
+    assert f"): {ANALOGY_QUESTIONS:,} questions |" in markdown
     assert "| wordsim353 | `wordsim353.tsv` (bundled; WordSim-353" in markdown
-    assert "): 353 pairs |" in markdown and "): 999 pairs |" in markdown
+    assert f"): {WORDSIM353_PAIRS:,} pairs |" in markdown
+    assert f"): {SIMLEX999_PAIRS:,} pairs |" in markdown
     reading = markdown.split("## How to read the numbers")[1].split("## ")[0]
     assert "**Analogy accuracy**" in reading and "**Spearman**" in reading
     assert "**gensim on this corpus**: not known" in reading

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
-import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from gensim.models import KeyedVectors, Word2Vec
 
 from w2v_spark.errors import UserError
 from w2v_spark.io import vectors as vectors_io
 from w2v_spark.io.vectors import read_word2vec, write_word2vec
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.txt.gz"
-TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
-
-@pytest.fixture(scope="module")
-def kv() -> KeyedVectors:
-    """Quick CBOW vectors of the sample corpus (real words, real value ranges)."""
-    with gzip.open(SAMPLE, "rt", encoding="utf-8") as handle:
-        sentences = [TOKEN.findall(line.lower()) for line in handle]
-    model = Word2Vec(sentences, vector_size=50, min_count=3, epochs=2, workers=2, seed=1)
-    return model.wv
+# kv: the session's gensim vectors of the sample corpus, real words and value ranges
+# (tests/conftest.py). Tests that need gensim skip without it; the others still run.
 
 
 @pytest.fixture
@@ -46,7 +38,8 @@ def small() -> tuple[list[str], np.ndarray]:
 
 
 def gensim_load(path: Path, binary: bool) -> KeyedVectors:
-    return KeyedVectors.load_word2vec_format(str(path), binary=binary)
+    models = pytest.importorskip("gensim.models")
+    return models.KeyedVectors.load_word2vec_format(str(path), binary=binary)
 
 
 # ----------------------------------------------------------------------------------------------
