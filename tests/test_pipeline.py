@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from gensim.models import KeyedVectors
@@ -81,7 +82,13 @@ def test_evaluate_needs_exactly_one_source(spark, tmp_path):
 def test_query_tool_answers_from_a_model_directory(pipeline_run):
     out, _ = pipeline_run
     result = subprocess.run(
-        [sys.executable, "-m", "w2v_spark.evaluate.query", str(out / "model"), "similar", "city"],
+        [
+            str(Path(sys.executable).parent / "w2v-spark"),
+            "query",
+            str(out / "model"),
+            "similar",
+            "city",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -56,7 +56,7 @@ def _match(vectors: WordVectors, query_words: Sequence[str]) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m w2v_spark.evaluate.query",
+        prog="w2v-spark query",
         description="Nearest words to a word or to an analogy query such as 'king - man + woman'.",
     )
     parser.add_argument("path", help="word2vec .bin/.txt file, or a model directory")
