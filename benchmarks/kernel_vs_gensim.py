@@ -104,7 +104,8 @@ def evaluate(vocab: list[str], vectors: np.ndarray) -> float:
 def run_numpy(
     vocab, counts, sentences, epochs: int, seed: int, batch_words: int, step_tokens: int
 ) -> tuple:
-    from w2v_spark.train.kernel import SgnsParams, init_weights, train_sentences
+    from w2v_spark.train.kernel import init_weights, train_sentences
+    from w2v_spark.train.params import SgnsParams
     from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 
     params = SgnsParams(

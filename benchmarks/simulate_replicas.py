@@ -54,7 +54,8 @@ from w2v_spark.train.blocks import (  # noqa: E402
     rotation,
     train_pairs,
 )
-from w2v_spark.train.kernel import SgnsParams, init_weights, train_sentences  # noqa: E402
+from w2v_spark.train.kernel import init_weights, train_sentences  # noqa: E402
+from w2v_spark.train.params import SgnsParams  # noqa: E402
 from w2v_spark.train.rotation import BlockLayout, step_pairs_for  # noqa: E402
 from w2v_spark.train.sampling import keep_probabilities, noise_cdf  # noqa: E402
 

@@ -18,13 +18,8 @@ from w2v_spark.train.blocks import (
     rotation,
     train_pairs,
 )
-from w2v_spark.train.kernel import (
-    SgnsParams,
-    _batches,
-    _subsampled_batch,
-    init_weights,
-    window_pairs,
-)
+from w2v_spark.train.kernel import batches, init_weights, subsampled_batch, window_pairs
+from w2v_spark.train.params import SgnsParams
 from w2v_spark.train.rotation import bucket_partition, step_pairs_for
 from w2v_spark.train.sampling import draw_alias, keep_probabilities, reduced_windows
 
@@ -97,9 +92,9 @@ def test_bucketed_pairs_are_exactly_the_kernels_pairs_with_the_same_draws():
     )
     expected, raw = Counter(), 0
     draws = np.random.default_rng(7)
-    for batch in _batches(sentences, 500):
+    for batch in batches(sentences, 500):
         raw += sum(s.size for s in batch)
-        tokens, segments = _subsampled_batch(draws, batch, keep)
+        tokens, segments = subsampled_batch(draws, batch, keep)
         windows = reduced_windows(draws, tokens.size, 4)
         _, valid, context = window_pairs(windows, segments, 4)
         centre_pos, slot = np.nonzero(valid)

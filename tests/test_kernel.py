@@ -9,15 +9,9 @@ import pytest
 
 from tests.oracle import sgns_loss_and_grads
 from tests.planted import planted_corpus
-from w2v_spark.train import kernel
-from w2v_spark.train.kernel import (
-    SgnsParams,
-    TrainStats,
-    init_weights,
-    sgns_update,
-    train_sentences,
-    window_pairs,
-)
+from w2v_spark.train import kernel, rows
+from w2v_spark.train.kernel import init_weights, sgns_update, train_sentences, window_pairs
+from w2v_spark.train.params import SgnsParams, TrainStats
 from w2v_spark.train.sampling import alias_table, keep_probabilities, noise_cdf, partition_rng
 
 
@@ -234,7 +228,7 @@ def test_step_rejects_negatives_that_are_not_one_row_per_pair():
 @pytest.mark.parametrize("vocab_size", [50, 100_000])  # bitmap / sorted unique rows
 def test_sorted_local_rows_lists_each_row_once_in_ascending_order(vocab_size):
     ids = np.random.default_rng(0).integers(0, 50, size=(30, 6))
-    unique, local = kernel._sorted_local_rows(ids, vocab_size)
+    unique, local = rows.sorted_local_rows(ids, vocab_size)
     np.testing.assert_array_equal(unique, np.unique(ids))
     np.testing.assert_array_equal(unique[local], ids)
 
@@ -256,8 +250,8 @@ def test_step_through_scipys_public_api_gives_the_numbers_of_its_compiled_loops(
 
     rng = np.random.default_rng(8)
     compiled = step()
-    monkeypatch.setattr(kernel, "_csr_matvecs", None)
-    monkeypatch.setattr(kernel, "_csc_matvecs", None)
+    monkeypatch.setattr(rows, "_csr_matvecs", None)  # as if scipy had moved them
+    monkeypatch.setattr(rows, "_csc_matvecs", None)
     rng = np.random.default_rng(8)
     public = step()
     assert not np.array_equal(compiled[0], start[0])

@@ -10,7 +10,8 @@ import pytest
 
 from tests.planted import planted_corpus
 from w2v_spark.config import TrainConfig
-from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, SgnsParams, init_weights, train_sentences
+from w2v_spark.train.kernel import init_weights, train_sentences
+from w2v_spark.train.params import DEFAULT_STEP_TOKENS, SgnsParams
 from w2v_spark.train.replicas import attach_shared_weights, remove_shared_weights
 from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf, partition_rng
 from w2v_spark.train.sync_task import (

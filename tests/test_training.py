@@ -110,12 +110,14 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
         ("train.num_partitions=8",),
         ("train.num_partitions=2", "train.replicas=partition"),
         ("train.num_partitions=4", "train.replicas=blocks"),
+        ("train.num_partitions=2", "train.sg=0"),
     ],
     ids=[
         "executor-replica-2-partitions",
         "executor-replica-8-partitions",
         "2-partition-copies",
         "4-blocks-in-rotation",
+        "cbow-executor-replica-2-partitions",
     ],
 )
 def test_partitions_learn_the_planted_analogies_like_one_process(
@@ -175,11 +177,17 @@ def crash_after_checkpoint(monkeypatch, last: int) -> None:
     monkeypatch.setattr(training, "save_checkpoint", save_then_crash)
 
 
+@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
-    spark, planted_vocab, tmp_path, monkeypatch
+    spark, planted_vocab, tmp_path, monkeypatch, sg
 ):
     # One copy per partition: the bit-reproducible mode (executor replicas interleave).
-    extra = ("train.epochs=3", "train.num_partitions=2", "train.replicas=partition")
+    extra = (
+        "train.epochs=3",
+        "train.num_partitions=2",
+        "train.replicas=partition",
+        f"train.sg={sg}",
+    )
     full = train(spark, planted_vocab, tmp_path / "full", *extra)
 
     crash_after_checkpoint(monkeypatch, 2)

@@ -73,6 +73,13 @@ class VocabConfig:
 class TrainConfig:
     """Skip-gram with negative sampling; names and defaults follow gensim and the C tool."""
 
+    # 1: skip-gram (each word predicts its contexts; better on rare words, the seed's model);
+    # 0: CBOW (the mean of the contexts predicts the word; gensim's and the C tool's default,
+    # faster per word). gensim's name. alpha stays 0.025 for both, as in gensim (the C tool
+    # starts CBOW at 0.05): one schedule, and gensim is the reference we measure against.
+    sg: int = 1
+    # With sg = 0: 1 averages the context vectors (gensim's default), 0 sums them.
+    cbow_mean: int = 1
     # Dimensionality of the vectors; 100 is gensim's and the C tool's default.
     vector_size: int = 100
     # Maximum distance between centre and context word; each centre draws its own 1..window.
@@ -310,6 +317,13 @@ def validate(config: Config) -> None:
         "train.replicas: auto, executor, blocks or partition",
     )
     _check(t.block_passes >= 1, "train.block_passes must be >= 1")
+    _check(t.sg in (0, 1), "train.sg: 1 (skip-gram) or 0 (CBOW)")
+    _check(t.cbow_mean in (0, 1), "train.cbow_mean: 1 (mean of the contexts) or 0 (sum)")
+    _check(
+        not (t.sg == 0 and t.replicas == "blocks"),
+        "train.replicas=blocks trains skip-gram pairs only; CBOW (train.sg=0) needs executor "
+        "or partition (auto picks executor)",
+    )
     _check(
         t.averaging in ("auto", "mean", "momentum"),
         "train.averaging: auto, mean or momentum (weighted, sum and matched were retired: "

@@ -28,17 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from w2v_spark.train.kernel import (
-    SgnsParams,
-    TrainStats,
-    _add_csr_product,
-    _add_csr_transpose_product,
-    _batches,
-    _sigmoid,
-    _softplus,
-    _sorted_local_rows,
-    _subsampled_batch,
-    window_pairs,
+from w2v_spark.train.batches import batches, subsampled_batch
+from w2v_spark.train.kernel import window_pairs
+from w2v_spark.train.params import SgnsParams, TrainStats
+from w2v_spark.train.rows import (
+    add_csr_product,
+    add_csr_transpose_product,
+    sigmoid,
+    softplus,
+    sorted_local_rows,
 )
 from w2v_spark.train.sampling import alias_table, draw_alias, learning_rate, reduced_windows
 
@@ -189,9 +187,9 @@ def bucket_pairs(
     """
     window = params.window
     found: dict[tuple[int, int], list[PairBucket]] = {}
-    for batch in _batches(sentences, params.batch_words):
+    for batch in batches(sentences, params.batch_words):
         raw = sum(s.size for s in batch)
-        tokens, segments = _subsampled_batch(rng, batch, keep_prob)
+        tokens, segments = subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)
         _, valid, context = window_pairs(windows, segments, window)
         centre_pos, slot = np.nonzero(valid)
@@ -230,32 +228,32 @@ def _pairs_step(
     targets = np.empty((pairs, k + 1), dtype=np.intp)
     targets[:, 0] = contexts
     targets[:, 1:] = negatives
-    uniq1, local1 = _sorted_local_rows(targets, syn1neg.shape[0])
-    uniq0, local0 = _sorted_local_rows(centres, syn0.shape[0])
+    uniq1, local1 = sorted_local_rows(targets, syn1neg.shape[0])
+    uniq0, local0 = sorted_local_rows(centres, syn0.shape[0])
     rows0 = syn0.take(uniq0, axis=0)
     rows1 = syn1neg.take(uniq1, axis=0)
     v = rows0.take(local0, axis=0)
     scores = np.matmul(rows1.take(local1, axis=0), v[:, :, None])[:, :, 0]
     masked = negatives == contexts[:, None]
-    coef = _sigmoid(scores)
+    coef = sigmoid(scores)
     coef *= -lr32
     coef[:, 0] += lr32
     coef[:, 1:][masked] = 0.0
     loss = 0.0
     if with_loss:
         scores[:, 0] *= -1.0
-        losses = _softplus(scores)
+        losses = softplus(scores)
         losses[:, 1:][masked] = 0.0
         loss = float(losses.sum(dtype=np.float64))
     indptr = np.arange(0, pairs * (k + 1) + 1, k + 1, dtype=np.int32)
     cols = local1.ravel()
     data = coef.ravel()
     delta = np.zeros_like(v)
-    _add_csr_product(delta, indptr, cols, data, rows1)
-    _add_csr_transpose_product(rows1, indptr, cols, data, v)
+    add_csr_product(delta, indptr, cols, data, rows1)
+    add_csr_transpose_product(rows1, indptr, cols, data, v)
     syn1neg[uniq1] = rows1
     ones = np.ones(pairs, dtype=syn0.dtype)
-    _add_csr_transpose_product(rows0, np.arange(pairs + 1, dtype=np.int32), local0, ones, delta)
+    add_csr_transpose_product(rows0, np.arange(pairs + 1, dtype=np.int32), local0, ones, delta)
     syn0[uniq0] = rows0
     return loss
 

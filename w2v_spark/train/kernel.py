@@ -46,24 +46,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import numpy as np
-import scipy.sparse as sp
 
-try:  # scipy's compiled sparse-dense loops (private module, stable since scipy 1.8)
-    from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved them: the public API instead
-    _csc_matvecs = _csr_matvecs = None
-
+from w2v_spark.train.batches import batches, subsampled_batch
+from w2v_spark.train.cbow import cbow_step
+from w2v_spark.train.params import (
+    SgnsParams,
+    TrainStats,
+)
+from w2v_spark.train.rows import (
+    add_csr_product,
+    add_csr_transpose_product,
+    local_rows,
+    sigmoid,
+    softplus,
+    sorted_local_rows,
+)
 from w2v_spark.train.sampling import (
     alias_table,
     draw_alias,
     learning_rate,
     reduced_windows,
-    subsample,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,111 +81,8 @@ __all__ = [
     "train_sentences",
 ]
 
-#: Centres per Hogwild step in :func:`train_sentences` (see ``benchmarks/README.md``).
-DEFAULT_STEP_TOKENS = 256
-#: One step in this many computes the (only reported) loss in :func:`train_sentences`: every
-#: step cost 7% of the time; 1 in 8 still averages a wiki8 epoch's loss over millions of pairs.
-DEFAULT_LOSS_EVERY = 8
 #: ``id(noise_cdf) -> (weakref to it, prob, alias)``: alias tables of live noise arrays.
 _ALIAS_CACHE: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray]] = {}
-
-
-@dataclass(frozen=True)
-class SgnsParams:
-    """The skip-gram negative-sampling hyperparameters of one training call.
-
-    Shared by :func:`train_sentences`, the block-rotation kernel
-    (:func:`~w2v_spark.train.blocks.train_pairs`) and the Spark tasks that call them; built
-    from the configuration in one place (:func:`w2v_spark.train.sync_task.sgns_params`).
-    Names follow gensim and the C tool. Frozen: one object is pickled with every task.
-
-    Attributes
-    ----------
-    window : int
-        Maximum distance between centre and context word (default 5, gensim's and the C
-        tool's). Each centre draws its effective window uniformly from ``1..window``, so near
-        contexts are trained more often than far ones.
-    negative : int
-        Noise words drawn per (centre, context) pair (default 5, gensim's; Mikolov et al.
-        2013 suggest 5-20 for small corpora, 2-5 for large ones).
-    alpha : float
-        Learning rate at training progress 0 (default 0.025, gensim's and the C tool's for
-        skip-gram).
-    min_alpha : float
-        Learning rate at progress 1 (default 0.0001, gensim's); the rate falls linearly in
-        between, over the whole run.
-    batch_words : int
-        Raw corpus words per batch (default 10,000, gensim's batch size): a batch's pairs and
-        random draws are made with array operations at once, so larger batches amortise
-        NumPy call overhead; sentences longer than this are cut into pieces of this size.
-    step_tokens : int
-        Subsampled centre tokens per Hogwild step of :func:`train_sentences` (default
-        :data:`DEFAULT_STEP_TOKENS`, 256): each step's gradients are computed from the values
-        before it and summed per row, so larger steps are faster but staler (a frequent
-        word's row receives all its updates of the step at once); steps of a whole
-        10,000-word batch diverge at alpha 0.025. Processes that share one copy of the
-        weights use fewer (:data:`w2v_spark.train.sync_task.SHARED_STEP_TOKENS`).
-    loss_every : int
-        The loss, which is only reported, is computed on the first step and then on one step
-        in every ``loss_every`` (default :data:`DEFAULT_LOSS_EVERY`, 8): computing it on every
-        step cost 7% of the training time. 1 computes it on every step; the weights do not
-        depend on it.
-    """
-
-    window: int = 5
-    negative: int = 5
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
-    batch_words: int = 10_000
-    step_tokens: int = DEFAULT_STEP_TOKENS
-    loss_every: int = DEFAULT_LOSS_EVERY
-
-    def __post_init__(self) -> None:
-        for name in ("batch_words", "step_tokens", "loss_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
-class TrainStats:
-    """Counters of one :func:`train_sentences` call; add them to combine partitions.
-
-    Attributes
-    ----------
-    raw_words : int
-        Tokens seen before subsampling (drives the learning-rate schedule).
-    trained_words : int
-        Tokens left after subsampling.
-    pairs : int
-        (centre, context) pairs trained.
-    loss_sum : float
-        Sum of ``-log σ(v_w·v'_c) - Σ_i log σ(-v_w·v'_{n_i})`` with pre-step values over the
-        pairs of the steps whose loss was computed (see :attr:`SgnsParams.loss_every`).
-    loss_pairs : int
-        How many pairs ``loss_sum`` covers.
-    """
-
-    raw_words: int = 0
-    trained_words: int = 0
-    pairs: int = 0
-    loss_sum: float = 0.0
-    loss_pairs: int = 0
-
-    @property
-    def mean_loss(self) -> float:
-        """Mean loss per pair (``nan`` when no loss was computed)."""
-        return self.loss_sum / self.loss_pairs if self.loss_pairs else float("nan")
-
-    def __add__(self, other: TrainStats) -> TrainStats:
-        if not isinstance(other, TrainStats):
-            return NotImplemented
-        return TrainStats(
-            self.raw_words + other.raw_words,
-            self.trained_words + other.trained_words,
-            self.pairs + other.pairs,
-            self.loss_sum + other.loss_sum,
-            self.loss_pairs + other.loss_pairs,
-        )
 
 
 def init_weights(vocab_size: int, vector_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,16 +123,6 @@ def _alias_table_cached(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, computed without overflow warnings."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """``log(1 + exp(x)) = -log σ(-x)``, numerically stable."""
-    return np.logaddexp(0.0, x)
-
-
 def window_pairs(
     windows: np.ndarray, segments: np.ndarray, window: int, start: int = 0, stop: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -269,22 +161,6 @@ def window_pairs(
     valid &= segments[context] == segments[start:stop, None]
     valid &= context - centre == offsets  # was not clipped
     return offsets, valid, context
-
-
-def _local_rows(ids: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(unique, local)`` with ``unique[local] == ids``, in O(n) (no sort).
-
-    ``unique`` lists each distinct id once (order of last occurrence's first appearance is
-    irrelevant to callers); ``local`` has the shape of ``ids``.
-    """
-    flat = ids.ravel()
-    where = np.empty(vocab_size, dtype=np.intp)
-    where[flat] = np.arange(flat.size)
-    representative = where[flat]
-    is_rep = representative == np.arange(flat.size)
-    unique = flat[is_rep]
-    rank = np.cumsum(is_rep) - 1
-    return unique, rank[representative].reshape(ids.shape)
 
 
 def sgns_update(
@@ -362,62 +238,6 @@ def sgns_update(
     )
 
 
-def _sorted_local_rows(ids: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(unique, local)`` with ``unique`` sorted ascending and ``unique[local] == ids``.
-
-    Sorted rows make the gathers and scatters of a step walk the weight matrix in memory
-    order (about 20% faster on wiki8's 28 MB ``syn1neg``: fewer TLB and page-walk misses).
-    ``local`` is int32 with the shape of ``ids``. A bitmap over the vocabulary costs O(V) per
-    call, so large vocabularies sort the O(n) unique rows of :func:`_local_rows` instead.
-    """
-    flat = ids.ravel()
-    if vocab_size > 32 * flat.size:
-        unique, local = _local_rows(flat, vocab_size)
-        order = np.argsort(unique)
-        rank = np.empty(order.size, dtype=np.int32)
-        rank[order] = np.arange(order.size, dtype=np.int32)
-        return unique[order], rank[local].reshape(ids.shape)
-    present = np.zeros(vocab_size, dtype=bool)
-    present[flat] = True
-    unique = np.flatnonzero(present)
-    where = np.empty(vocab_size, dtype=np.int32)
-    where[unique] = np.arange(unique.size, dtype=np.int32)
-    return unique, where[flat].reshape(ids.shape)
-
-
-def _add_csr_product(
-    out: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray
-) -> None:
-    """``out += C @ x`` for the CSR matrix ``C = (data, indices, indptr)``, in place.
-
-    ``out`` and ``x`` are C-contiguous float32 (rows, dim); ``indptr``/``indices`` int32.
-    scipy's compiled loop is called directly: building a ``csr_matrix`` validates its arrays
-    and allocates the result, about a quarter of the sparse work at 128-centre steps.
-    """
-    if _csr_matvecs is None:
-        out += sp.csr_matrix((data, indices, indptr), shape=(out.shape[0], x.shape[0])) @ x
-        return
-    _csr_matvecs(
-        out.shape[0], x.shape[0], x.shape[1], indptr, indices, data, x.ravel(), out.ravel()
-    )
-
-
-def _add_csr_transpose_product(
-    out: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray
-) -> None:
-    """``out += C.T @ x`` for the CSR matrix ``C = (data, indices, indptr)``, in place.
-
-    ``C.T`` is the CSC matrix with the same three arrays; see :func:`_add_csr_product`.
-    """
-    if _csc_matvecs is None:
-        c = sp.csr_matrix((data, indices, indptr), shape=(x.shape[0], out.shape[0]))
-        out += c.T @ x
-        return
-    _csc_matvecs(
-        out.shape[0], x.shape[0], x.shape[1], indptr, indices, data, x.ravel(), out.ravel()
-    )
-
-
 def _pair_step(
     syn0: np.ndarray,
     syn1neg: np.ndarray,
@@ -458,7 +278,7 @@ def _pair_step(
     targets = np.empty((pairs, k1), dtype=np.intp)
     targets[:, 0] = context_ids
     targets[:, 1:] = negatives
-    uniq1, local1 = _sorted_local_rows(targets, vocab_size)
+    uniq1, local1 = sorted_local_rows(targets, vocab_size)
     v_centres = syn0.take(centre_ids, axis=0)
     u_rows = syn1neg.take(uniq1, axis=0)
 
@@ -466,14 +286,14 @@ def _pair_step(
     scores = scores[:, :, 0]
     # A negative equal to the pair's context is masked: coefficient 0, no loss, no update.
     masked = negatives == context_ids[:, None]
-    coef = _sigmoid(scores)
+    coef = sigmoid(scores)
     coef *= -lr32
     coef[:, 0] += lr32  # positive: lr * (1 - σ); negatives: -lr * σ
     coef[:, 1:][masked] = 0.0
     loss = 0.0
     if with_loss:
         scores[:, 0] *= -1.0  # -log σ(s) = softplus(-s) for the context, softplus(s) else
-        losses = _softplus(scores)
+        losses = softplus(scores)
         losses[:, 1:][masked] = 0.0
         loss = float(losses.sum(dtype=np.float64))
 
@@ -483,20 +303,20 @@ def _pair_step(
     cols = local1.ravel()
     data = coef.ravel()
     delta_centres = np.zeros_like(v_centres)
-    _add_csr_product(delta_centres, indptr, cols, data, u_rows)
+    add_csr_product(delta_centres, indptr, cols, data, u_rows)
     # Other processes may write these rows too (shared): re-read them so their updates since
     # the gather are kept; otherwise u_rows still holds syn1neg[uniq1].
     rows1 = syn1neg.take(uniq1, axis=0) if shared else u_rows
-    _add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
+    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
     syn1neg[uniq1] = rows1
     # Repeated centre words: sum their positions into one row (a 0/1 selector, one 1 per
     # position, applied as the transpose of a CSR matrix with one entry per row).
-    uniq0, local0 = _local_rows(centre_ids, vocab_size)
+    uniq0, local0 = local_rows(centre_ids, vocab_size)
     local0 = local0.astype(np.int32)
     rows0 = syn0.take(uniq0, axis=0)
     positions = np.arange(stop - start + 1, dtype=np.int32)
     ones = np.ones(stop - start, dtype=syn0.dtype)
-    _add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
+    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
     syn0[uniq0] = rows0
 
     if updates0 is not None:
@@ -507,47 +327,6 @@ def _pair_step(
         targets_updated[:, 1:][masked] = uniq1.size  # an extra bin, dropped below
         updates1[uniq1] += np.bincount(targets_updated.ravel(), minlength=uniq1.size + 1)[:-1]
     return pairs, loss
-
-
-def _chunks(sentences: Iterable[np.ndarray], max_words: int) -> Iterator[np.ndarray]:
-    """Yield the sentences, cutting any longer than ``max_words`` into ``max_words`` pieces.
-
-    A cut loses the few pairs that would straddle it (< window/max_words of them).
-    """
-    for sentence in sentences:
-        sentence = np.asarray(sentence)
-        if sentence.size <= max_words:
-            yield sentence
-        else:
-            for start in range(0, sentence.size, max_words):
-                yield sentence[start : start + max_words]
-
-
-def _batches(sentences: Iterable[np.ndarray], batch_words: int) -> Iterator[list[np.ndarray]]:
-    """Group sentences into lists of about ``batch_words`` raw tokens (at most one over)."""
-    batch: list[np.ndarray] = []
-    size = 0
-    for sentence in _chunks(sentences, batch_words):
-        if batch and size + sentence.size > batch_words:
-            yield batch
-            batch, size = [], 0
-        batch.append(sentence)
-        size += sentence.size
-    if batch:
-        yield batch
-
-
-def _subsampled_batch(
-    rng: np.random.Generator, batch: list[np.ndarray], keep_prob: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Subsample each sentence; return the kept tokens concatenated and their sentence numbers.
-
-    Both outputs have shape ``(kept,)``, dtype intp.
-    """
-    kept = [subsample(rng, np.asarray(s, dtype=np.intp), keep_prob) for s in batch]
-    lengths = np.fromiter((k.size for k in kept), dtype=np.intp, count=len(kept))
-    tokens = np.concatenate(kept) if kept else np.empty(0, dtype=np.intp)
-    return tokens, np.repeat(np.arange(lengths.size), lengths)
 
 
 def train_sentences(
@@ -619,25 +398,27 @@ def train_sentences(
     window, step_tokens, loss_every = params.window, params.step_tokens, params.loss_every
     stats = TrainStats()
     raw_done = steps = 0
-    for batch in _batches(sentences, params.batch_words):
+    for batch in batches(sentences, params.batch_words):
         raw = sum(s.size for s in batch)
         before = raw_done if words_before is None else words_before(raw)
         progress = progress_start + before * progress_per_word
         lr = learning_rate(params.alpha, params.min_alpha, progress)
         raw_done += raw
-        tokens, segments = _subsampled_batch(rng, batch, keep_prob)
+        tokens, segments = subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)
         _, valid, context = window_pairs(windows, segments, window)
-        # first_pair[i]: index of centre i's first pair in the batch (row-major order).
-        first_pair = np.zeros(tokens.size + 1, dtype=np.intp)
-        np.cumsum(np.count_nonzero(valid, axis=1), out=first_pair[1:])
+        if params.sg == 0:  # CBOW: negatives per centre, not per pair
+            first_pair = np.arange(tokens.size + 1, dtype=np.intp)
+        else:  # first_pair[i]: index of centre i's first pair in the batch (row-major order)
+            first_pair = np.zeros(tokens.size + 1, dtype=np.intp)
+            np.cumsum(np.count_nonzero(valid, axis=1), out=first_pair[1:])
         all_negatives = draw_alias(rng, prob, alias, (int(first_pair[-1]), params.negative))
         batch_pairs, batch_loss, batch_loss_pairs = 0, 0.0, 0
         for start in range(0, tokens.size, step_tokens):
             with_loss = steps % loss_every == 0
             steps += 1
             stop = min(start + step_tokens, tokens.size)
-            pairs, loss = _pair_step(
+            step_args = (
                 syn0,
                 syn1neg,
                 tokens,
@@ -646,11 +427,12 @@ def train_sentences(
                 (start, stop),
                 all_negatives[first_pair[start] : first_pair[stop]],
                 lr,
-                updates0=updates0,
-                updates1=updates1,
-                shared=shared,
-                with_loss=with_loss,
             )
+            options = dict(updates0=updates0, updates1=updates1, shared=shared, with_loss=with_loss)
+            if params.sg == 0:
+                pairs, loss = cbow_step(*step_args, cbow_mean=bool(params.cbow_mean), **options)
+            else:
+                pairs, loss = _pair_step(*step_args, **options)
             batch_pairs += pairs
             if with_loss:
                 batch_loss += loss

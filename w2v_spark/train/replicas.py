@@ -49,16 +49,20 @@ from w2v_spark.train.averaging import BLOCK_ROWS, RowBlock
 _PREFIX = "w2v-shared-"
 
 
-def resolve_replicas(replicas: str, num_partitions: int, local_master: bool = True) -> str:
+def resolve_replicas(
+    replicas: str, num_partitions: int, local_master: bool = True, sg: int = 1
+) -> str:
     """``"auto"``: ``"executor"`` under a local master (one executor), ``"blocks"`` on a
     cluster (:mod:`w2v_spark.train.rotation`). One partition is ``"partition"`` whatever was asked:
     a lone task shares with nobody, so it trains its own copy (ordinary memory, full-size
     Hogwild steps, bit-reproducible): on wiki8 176,793 words/s against 133,053 with the
-    memory-mapped copy (benchmarks/README.md)."""
+    memory-mapped copy (benchmarks/README.md). CBOW (``sg = 0``) predicts a centre from its
+    whole window, which block rotation (it trains (centre, context) pairs) cannot cut into
+    blocks: "auto" is "executor" for it on a cluster too."""
     if num_partitions == 1:
         return "partition"
     if replicas == "auto":
-        return "executor" if local_master else "blocks"
+        return "executor" if local_master or sg == 0 else "blocks"
     return replicas
 
 

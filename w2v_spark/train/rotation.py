@@ -52,7 +52,7 @@ from w2v_spark.train.blocks import (
     bucket_pairs,
     train_pairs,
 )
-from w2v_spark.train.kernel import SgnsParams, TrainStats
+from w2v_spark.train.params import SgnsParams, TrainStats
 from w2v_spark.train.sampling import partition_rng
 from w2v_spark.train.sync_task import sgns_params
 

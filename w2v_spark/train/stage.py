@@ -69,7 +69,8 @@ from w2v_spark.train.checkpoint import (
     load_last_checkpoint,
     save_checkpoint,
 )
-from w2v_spark.train.kernel import TrainStats, init_weights
+from w2v_spark.train.kernel import init_weights
+from w2v_spark.train.params import TrainStats
 from w2v_spark.train.replicas import (
     executor_count,
     is_local_master,
@@ -159,6 +160,8 @@ def resume_fingerprint(
         "replicas",
         "block_passes",
         "batch_words",
+        "sg",
+        "cbow_mean",
     )
     return {
         **{k: getattr(cfg, k) for k in keys},
@@ -477,7 +480,7 @@ def train_into(
     total_words = corpus_words * cfg.epochs
     keep_prob = keep_probabilities(counts, cfg.sample)
     tables = sc.broadcast((keep_prob, noise_cdf(counts, cfg.ns_exponent)))
-    replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master))
+    replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master), cfg.sg)
     fingerprint = resume_fingerprint(cfg, words, num_partitions, replicas)
 
     checkpoint = load_last_checkpoint(spark, out) if resume else None

@@ -10,7 +10,8 @@ import numpy as np
 from pyspark import Broadcast
 
 from w2v_spark.train.averaging import RowBlock, touched_row_blocks
-from w2v_spark.train.kernel import DEFAULT_STEP_TOKENS, SgnsParams, TrainStats, train_sentences
+from w2v_spark.train.kernel import train_sentences
+from w2v_spark.train.params import DEFAULT_STEP_TOKENS, SgnsParams, TrainStats
 from w2v_spark.train.replicas import attach_shared_weights, replica_id
 from w2v_spark.train.sampling import learning_rate, partition_rng
 
@@ -29,7 +30,7 @@ SHARED_STEP_TOKENS = 128
 
 
 def sgns_params(cfg: TrainConfig, *, shared: bool = False, alpha_scale: float = 1.0) -> SgnsParams:
-    """The kernels' :class:`~w2v_spark.train.kernel.SgnsParams` of a run's ``train`` settings.
+    """The kernels' :class:`~w2v_spark.train.params.SgnsParams` of a run's ``train`` settings.
 
     The one place where configuration becomes kernel parameters (the kernel does not read
     the configuration).
@@ -42,7 +43,7 @@ def sgns_params(cfg: TrainConfig, *, shared: bool = False, alpha_scale: float = 
     shared : bool
         The tasks of an executor train one shared copy (``replicas = "executor"``): Hogwild
         steps of :data:`SHARED_STEP_TOKENS` centres instead of
-        :data:`~w2v_spark.train.kernel.DEFAULT_STEP_TOKENS`.
+        :data:`~w2v_spark.train.params.DEFAULT_STEP_TOKENS`.
     alpha_scale : float
         Multiplies ``alpha`` (copies combined by block momentum,
         :func:`~w2v_spark.train.averaging.resolve_copy_alpha_scale`); ``min_alpha`` is kept.
@@ -54,6 +55,8 @@ def sgns_params(cfg: TrainConfig, *, shared: bool = False, alpha_scale: float = 
         min_alpha=cfg.min_alpha,
         batch_words=cfg.batch_words,
         step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
+        sg=cfg.sg,
+        cbow_mean=cfg.cbow_mean,
     )
 
 
