@@ -100,7 +100,8 @@ def run_gensim(args: argparse.Namespace, work: Path) -> dict:
         window=t.window,
         negative=t.negative,
         hs=0,
-        sg=1,
+        sg=args.sg,
+        cbow_mean=1,
         sample=t.sample,
         ns_exponent=t.ns_exponent,
         alpha=t.alpha,
@@ -256,7 +257,7 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
     ]
     if args.dim:
         cmd += ["--set", f"train.vector_size={args.dim}"]
-    for item in args.set:
+    for item in [*args.set, f"train.sg={args.sg}"]:
         cmd += ["--set", item]
     if executors:
         from scripts.loopback_cluster import loopback_cluster
@@ -425,6 +426,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
     parser.add_argument("--dim", type=int, default=None, help="default: the config's")
     parser.add_argument("--set", action="append", default=[], help="extra --set for ours")
+    parser.add_argument(
+        "--sg", type=int, default=1, choices=(0, 1), help="1: skip-gram, 0: CBOW (ours and gensim)"
+    )
     parser.add_argument("--quick", action="store_true", help="bundled sample, 1 epoch (CI smoke)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -488,6 +492,7 @@ def main() -> None:
                 str(args.min_count),
             ]
             cmd += ["--dim", str(args.dim)] if args.dim else []
+            cmd += ["--sg", str(args.sg)]
             for item in args.set:
                 cmd += ["--set", item]
             print(f"running {name} ...", file=sys.stderr, flush=True)
