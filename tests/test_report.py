@@ -63,7 +63,8 @@ def test_report_has_every_key_of_the_design(report, model):
     }  # fmt: skip
     for part in ("total", "semantic", "syntactic", *report["analogy"]["sections"]):
         counts = report["analogy"].get(part) or report["analogy"]["sections"][part]
-        assert set(counts) == {"correct", "covered", "accuracy"}
+        assert set(counts) == {"correct", "covered", "accuracy", "correct_top5", "top5"}
+        assert counts["correct"] <= counts["correct_top5"] <= counts["covered"]
     assert report["analogy"]["restrict_vocab"] == 30000
     assert report["analogy"]["questions"] == ANALOGY_QUESTIONS
     assert set(report["similarity"]) == {"wordsim353", "simlex999"}

@@ -140,8 +140,10 @@ def _reading_lines(report: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _percent(part: dict) -> str:
-    return f"{100.0 * part['accuracy']:.2f}%"
+def _percent(part: dict, key: str = "accuracy") -> str:
+    """A share of ``part`` as a percentage; "n/a" when missing (a report from before top-5)."""
+    value = part.get(key)
+    return "n/a" if value is None else f"{100.0 * value:.2f}%"
 
 
 def _training_lines(metrics: list[dict]) -> list[str]:
@@ -159,13 +161,12 @@ def _training_lines(metrics: list[dict]) -> list[str]:
 
 
 def _analogy_lines(analogy: dict) -> list[str]:
+    named = [*analogy["sections"].items()]
+    named += [(f"**{group}**", analogy[group]) for group in ("semantic", "syntactic", "total")]
     rows = [
-        [name, part["correct"], part["covered"], _percent(part)]
-        for name, part in analogy["sections"].items()
+        [name, part["correct"], part["covered"], _percent(part), _percent(part, "top5")]
+        for name, part in named
     ]
-    for group in ("semantic", "syntactic", "total"):
-        part = analogy[group]
-        rows.append([f"**{group}**", part["correct"], part["covered"], _percent(part)])
     return [
         "## Word analogies",
         "",
@@ -174,7 +175,12 @@ def _analogy_lines(analogy: dict) -> list[str]:
         "matching as gensim's `evaluate_word_analogies`). Accuracy = correct / covered. "
         "Semantic = the non-`gram` sections, syntactic = the `gram*` sections.",
         "",
-        *_table(["section", "correct", "covered", "accuracy"], rows),
+        "Accuracy is top-1, gensim's number: the best-scoring word must be *d*; top-5 is the "
+        "share of the same covered questions whose answer *d* is among the five best-scoring "
+        "words (question words excluded), the reality check of top-1: a top-5 far above "
+        "top-1 means the answer is near the top but not first.",
+        "",
+        *_table(["section", "correct", "covered", "accuracy", "top-5"], rows),
     ]
 
 

@@ -8,6 +8,9 @@
      "vectors": {"words": V, "dim": dim, "path": "..."}}
 
 plus ``"metrics"`` (per-epoch training numbers) and ``"settings"`` when they are given.
+Beside gensim's top-1 ``correct`` / ``accuracy``, every analogy count (``total``,
+``semantic``, ``syntactic``, each section) holds ``correct_top5`` / ``top5``: the answer among
+the five best candidates.
 
 Owns building the report (:func:`build_report`), refusing one that covers nothing
 (:func:`check_coverage`) and writing the files (:func:`write_report`); the page is
@@ -137,7 +140,9 @@ def build_report(
     Returns
     -------
     dict
-        ``analogy``, ``similarity`` (``wordsim353``, ``simlex999``), ``examples`` (a query
+        ``analogy`` (:func:`~w2v_spark.evaluate.analogies.evaluate_analogies`: top-1
+        ``correct`` / ``accuracy`` as gensim's, and ``correct_top5`` / ``top5``),
+        ``similarity`` (``wordsim353``, ``simlex999``), ``examples`` (a query
         with unknown words gets ``"missing": [...]`` and an empty ``top``; one whose vector is
         zero, such as ``"king - king"``, gets ``"error"`` and an empty ``top``), ``vectors``,
         ``datasets`` (per evaluation set: ``file``, ``bundled`` and its ``questions`` or
