@@ -98,8 +98,8 @@ def run_gensim(args: argparse.Namespace, work: Path) -> dict:
     model = Word2Vec(
         vector_size=args.dim or t.vector_size,
         window=t.window,
-        negative=t.negative,
-        hs=0,
+        negative=0 if args.hs else t.negative,
+        hs=args.hs,
         sg=args.sg,
         cbow_mean=1,
         sample=t.sample,
@@ -257,7 +257,8 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
     ]
     if args.dim:
         cmd += ["--set", f"train.vector_size={args.dim}"]
-    for item in [*args.set, f"train.sg={args.sg}"]:
+    hs = ["train.hs=1", "train.negative=0"] if args.hs else []
+    for item in [*args.set, f"train.sg={args.sg}", *hs]:
         cmd += ["--set", item]
     if executors:
         from scripts.loopback_cluster import loopback_cluster
@@ -429,6 +430,13 @@ def main() -> None:
     parser.add_argument(
         "--sg", type=int, default=1, choices=(0, 1), help="1: skip-gram, 0: CBOW (ours and gensim)"
     )
+    parser.add_argument(
+        "--hs",
+        type=int,
+        default=0,
+        choices=(0, 1),
+        help="1: hierarchical softmax, negative 0 (ours and gensim; MLlib trains hs always)",
+    )
     parser.add_argument("--quick", action="store_true", help="bundled sample, 1 epoch (CI smoke)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -492,7 +500,7 @@ def main() -> None:
                 str(args.min_count),
             ]
             cmd += ["--dim", str(args.dim)] if args.dim else []
-            cmd += ["--sg", str(args.sg)]
+            cmd += ["--sg", str(args.sg), "--hs", str(args.hs)]
             for item in args.set:
                 cmd += ["--set", item]
             print(f"running {name} ...", file=sys.stderr, flush=True)

@@ -171,3 +171,13 @@ def test_when_no_checkpoint_verifies_one_line_names_the_directory_and_the_way_ou
     assert "epoch-002: syn0.npy is 0 bytes" in message
     assert "epoch-001: state.json is not valid JSON" in message
     assert message.endswith("rerun with --overwrite to start again")
+
+
+def test_a_checkpoint_from_before_the_training_modes_resumes_skip_gram_with_negatives():
+    from w2v_spark.train.checkpoint import check_compatible
+
+    before = {"vector_size": 8, "vocab_size": 10}  # no sg, cbow_mean, hs, vocabulary_digest
+    now = {**before, "sg": 1, "cbow_mean": 1, "hs": 0, "vocabulary_digest": "ab12"}
+    check_compatible(before, now)
+    with pytest.raises(UserError, match=r"sg: 1 in the checkpoint, 0 in this run"):
+        check_compatible(before, {**now, "sg": 0})

@@ -13,6 +13,7 @@ from tests.planted import planted_corpus
 from w2v_spark.config import build_config
 from w2v_spark.errors import UserError
 from w2v_spark.train import stage as training
+from w2v_spark.train.huffman import huffman_tree
 from w2v_spark.train.kernel import init_weights, train_sentences
 from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 from w2v_spark.train.stage import train_model
@@ -70,16 +71,16 @@ def train(spark, vocab, out, *extra, **kwargs):
     )
 
 
-def single_process_accuracy(spark, vocab, analogies, seed=1) -> float:
+def single_process_accuracy(spark, vocab, analogies, seed=1, extra=()) -> float:
     """The same settings through the kernel's own loop, no Spark: the bar for the Spark run."""
-    cfg = build_config({}, SETTINGS).train
-    words, syn0 = single_process_weights(spark, vocab, range(cfg.epochs), seed)
+    cfg = build_config({}, SETTINGS + list(extra)).train
+    words, syn0 = single_process_weights(spark, vocab, range(cfg.epochs), seed, extra)
     return solved_fraction(words, syn0, analogies)
 
 
-def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.ndarray]:
+def single_process_weights(spark, vocab, epochs, seed=1, extra=()) -> tuple[list[str], np.ndarray]:
     """``syn0`` after the kernel's own loop over the corpus in order, one RNG per epoch number."""
-    cfg = build_config({}, SETTINGS).train
+    cfg = build_config({}, SETTINGS + list(extra)).train
     words, counts = training.read_vocabulary(spark, vocab)
     corpus = pq.read_table(f"{vocab}/corpus.parquet").to_pylist()
     sentences = [
@@ -99,6 +100,7 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
             rng=partition_rng(seed, epoch, 0),
             progress_start=done / cfg.epochs,
             progress_per_word=1 / total,
+            tree=huffman_tree(counts) if cfg.hs else None,
         )
     return words, syn0
 
@@ -111,6 +113,7 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
         ("train.num_partitions=2", "train.replicas=partition"),
         ("train.num_partitions=4", "train.replicas=blocks"),
         ("train.num_partitions=2", "train.sg=0"),
+        ("train.num_partitions=2", "train.hs=1", "train.negative=0"),
     ],
     ids=[
         "executor-replica-2-partitions",
@@ -118,6 +121,7 @@ def single_process_weights(spark, vocab, epochs, seed=1) -> tuple[list[str], np.
         "2-partition-copies",
         "4-blocks-in-rotation",
         "cbow-executor-replica-2-partitions",
+        "hs-executor-replica-2-partitions",
     ],
 )
 def test_partitions_learn_the_planted_analogies_like_one_process(
@@ -126,13 +130,18 @@ def test_partitions_learn_the_planted_analogies_like_one_process(
     _, analogies = planted
     result = train(spark, planted_vocab, tmp_path / "model", *extra)
     spark_accuracy = solved_fraction(result.words, result.syn0, analogies)
-    local_accuracy = single_process_accuracy(spark, planted_vocab, analogies)
+    hs = "train.hs=1" in extra  # measured against one process with hs, which learns slower
+    local_accuracy = single_process_accuracy(
+        spark, planted_vocab, analogies, extra=extra if hs else ()
+    )
     # Chance is ~1/290. Calibrated on corpus seeds 1-3: one process solves 1.0 of the 112
     # analogies; one replica per executor, two partition copies averaged ("auto" = "mean", 1
     # sync) and four blocks in rotation pass the same bounds, which leave room for seed noise
-    # only. (The planted corpus is easy: wiki8 shows the real loss.)
-    assert local_accuracy >= 0.9
-    assert spark_accuracy >= 0.9
+    # only. (The planted corpus is easy: wiki8 shows the real loss.) Hierarchical softmax
+    # learns it more slowly (one process 0.92, gensim's hs 0.87; tests/test_hs.py): 0.85.
+    floor = 0.85 if hs else 0.9
+    assert local_accuracy >= floor
+    assert spark_accuracy >= floor
     assert spark_accuracy >= local_accuracy - 0.05
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())["epochs"]
     assert [m["epoch"] for m in metrics] == [1, 2, 3, 4, 5]
@@ -177,17 +186,16 @@ def crash_after_checkpoint(monkeypatch, last: int) -> None:
     monkeypatch.setattr(training, "save_checkpoint", save_then_crash)
 
 
-@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
+@pytest.mark.parametrize(
+    "model",
+    [("train.sg=1",), ("train.sg=0",), ("train.hs=1", "train.negative=0")],
+    ids=["skip-gram", "cbow", "hs-skip-gram"],
+)
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
-    spark, planted_vocab, tmp_path, monkeypatch, sg
+    spark, planted_vocab, tmp_path, monkeypatch, model
 ):
     # One copy per partition: the bit-reproducible mode (executor replicas interleave).
-    extra = (
-        "train.epochs=3",
-        "train.num_partitions=2",
-        "train.replicas=partition",
-        f"train.sg={sg}",
-    )
+    extra = ("train.epochs=3", "train.num_partitions=2", "train.replicas=partition", *model)
     full = train(spark, planted_vocab, tmp_path / "full", *extra)
 
     crash_after_checkpoint(monkeypatch, 2)

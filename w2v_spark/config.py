@@ -71,7 +71,8 @@ class VocabConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Skip-gram with negative sampling; names and defaults follow gensim and the C tool."""
+    """word2vec training (skip-gram or CBOW, negative sampling or hierarchical softmax); names
+    and defaults follow gensim and the C tool."""
 
     # 1: skip-gram (each word predicts its contexts; better on rare words, the seed's model);
     # 0: CBOW (the mean of the contexts predicts the word; gensim's and the C tool's default,
@@ -84,8 +85,12 @@ class TrainConfig:
     vector_size: int = 100
     # Maximum distance between centre and context word; each centre draws its own 1..window.
     window: int = 5
-    # Noise words per positive pair; 5 is gensim's default (5-20 suit small corpora).
+    # Noise words per positive pair; 5 is gensim's default (5-20 suit small corpora). 0 with hs.
     negative: int = 5
+    # 1: hierarchical softmax (each predicted word's Huffman path instead of negatives; needs
+    # negative = 0), as gensim's and the C tool's hs. 0 (default): negative sampling, gensim's
+    # default and the mode every benchmark here measures; Spark MLlib trains hs only.
+    hs: int = 0
     # Noise distribution count**ns_exponent; 0.75 from Mikolov et al. 2013.
     ns_exponent: float = 0.75
     # Subsampling threshold for frequent words; 1e-3 is gensim's default.
@@ -302,7 +307,13 @@ def validate(config: Config) -> None:
     )
     _check(t.vector_size >= 1, "train.vector_size must be >= 1")
     _check(t.window >= 1, "train.window must be >= 1")
-    _check(t.negative >= 1, "train.negative must be >= 1")
+    _check(t.hs in (0, 1), "train.hs: 0 (negative sampling) or 1 (hierarchical softmax)")
+    _check(
+        t.negative == 0 if t.hs else t.negative >= 1,
+        "train.hs=1 needs train.negative=0 (hierarchical softmax draws no negatives)"
+        if t.hs
+        else "train.negative must be >= 1 (or 0 with train.hs=1, hierarchical softmax)",
+    )
     _check(t.sample >= 0, "train.sample must be >= 0 (0 disables subsampling)")
     _check(
         t.alpha > 0 and 0 <= t.min_alpha <= t.alpha,
@@ -323,6 +334,11 @@ def validate(config: Config) -> None:
         not (t.sg == 0 and t.replicas == "blocks"),
         "train.replicas=blocks trains skip-gram pairs only; CBOW (train.sg=0) needs executor "
         "or partition (auto picks executor)",
+    )
+    _check(
+        not (t.hs == 1 and t.replicas == "blocks"),
+        "train.replicas=blocks trains negative sampling only (it draws negatives per block); "
+        "hierarchical softmax (train.hs=1) needs executor or partition (auto picks executor)",
     )
     _check(
         t.averaging in ("auto", "mean", "momentum"),

@@ -241,14 +241,16 @@ def load_last_checkpoint(spark: SparkSession, model_dir: str) -> Checkpoint | No
     )
 
 
-#: Fingerprint keys that checkpoints written before them lack; such a checkpoint still resumes.
-ADDED_LATER = frozenset({"vocabulary_digest"})
+#: Fingerprint keys that checkpoints written before them lack, with the value such a
+#: checkpoint was trained with (None: not known, not compared): it still resumes.
+ADDED_LATER: dict[str, object] = {"vocabulary_digest": None, "sg": 1, "cbow_mean": 1, "hs": 0}
 
 
 def check_compatible(saved: dict, current: dict) -> None:
     """A checkpoint resumes only a run with the same settings: ``saved`` is the checkpoint's
     fingerprint, ``current`` this run's. The error names each setting that differs with both
     values, the checkpoint's first."""
+    saved = {**{k: v for k, v in ADDED_LATER.items() if v is not None}, **saved}
     diffs = [
         f"{k}: {saved.get(k)!r} in the checkpoint, {v!r} in this run"
         for k, v in current.items()

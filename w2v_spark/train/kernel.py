@@ -39,6 +39,10 @@ removed and live in git history):
 
 A negative equal to the pair's positive context word is masked (it contributes nothing to
 that pair's update, loss or update count), as the C tool skips it.
+
+CBOW (``params.sg = 0``) is :mod:`w2v_spark.train.cbow`; hierarchical softmax (``params.hs =
+1``, a Huffman tree instead of negatives, ``syn1neg`` then holding the inner nodes' ``syn1``)
+is :mod:`w2v_spark.train.hs`. :func:`train_sentences` dispatches to them.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import numpy as np
 
 from w2v_spark.train.batches import batches, subsampled_batch
 from w2v_spark.train.cbow import cbow_step
+from w2v_spark.train.hs import Tree, hs_cbow_step, hs_pair_step
 from w2v_spark.train.params import (
     SgnsParams,
     TrainStats,
@@ -344,8 +349,12 @@ def train_sentences(
     updates1: np.ndarray | None = None,
     shared: bool = False,
     words_before: Callable[[int], int] | None = None,
+    tree: Tree | None = None,
 ) -> TrainStats:
-    """Train skip-gram with negative sampling on ``sentences``, updating the weights in place.
+    """Train word2vec on ``sentences``, updating the weights in place.
+
+    Skip-gram or CBOW (``params.sg``), with negative sampling or hierarchical softmax
+    (``params.hs``; then no negatives are drawn and ``syn1neg`` holds the tree's ``syn1``).
 
     Sentences are taken in batches of about ``params.batch_words`` raw tokens. Per batch:
     subsample, draw effective windows, form every (centre, context) pair inside each
@@ -369,6 +378,7 @@ def train_sentences(
         Shape ``(vocab_size,)``, float64: from :func:`~w2v_spark.train.sampling.noise_cdf`.
         Negatives are drawn with :func:`~w2v_spark.train.sampling.draw_alias` from an alias
         table built once per array (cached while it lives; do not modify it in place).
+        Unused with ``params.hs``.
     rng : np.random.Generator
         All randomness (subsampling, windows, negatives) comes from it, in that order per
         batch.
@@ -389,12 +399,17 @@ def train_sentences(
         rate. Default: the words of earlier batches of this call. Tasks that share one copy
         of the weights pass one shared counter (:meth:`~w2v_spark.train.replicas.SharedReplica.
         claim_words`), so the rate follows the copy's progress, not each task's own.
+    tree : tuple of np.ndarray, optional
+        ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree` of the
+        vocabulary's counts; required with ``params.hs``, unused otherwise.
 
     Returns
     -------
     TrainStats
     """
-    prob, alias = _alias_table_cached(noise_cdf)
+    if params.hs and tree is None:
+        raise ValueError("hierarchical softmax (params.hs = 1) needs the Huffman tree")
+    prob, alias = (None, None) if params.hs else _alias_table_cached(noise_cdf)
     window, step_tokens, loss_every = params.window, params.step_tokens, params.loss_every
     stats = TrainStats()
     raw_done = steps = 0
@@ -407,12 +422,13 @@ def train_sentences(
         tokens, segments = subsampled_batch(rng, batch, keep_prob)
         windows = reduced_windows(rng, tokens.size, window)
         _, valid, context = window_pairs(windows, segments, window)
-        if params.sg == 0:  # CBOW: negatives per centre, not per pair
-            first_pair = np.arange(tokens.size + 1, dtype=np.intp)
-        else:  # first_pair[i]: index of centre i's first pair in the batch (row-major order)
-            first_pair = np.zeros(tokens.size + 1, dtype=np.intp)
-            np.cumsum(np.count_nonzero(valid, axis=1), out=first_pair[1:])
-        all_negatives = draw_alias(rng, prob, alias, (int(first_pair[-1]), params.negative))
+        if not params.hs:  # hs draws no negatives (and no random numbers for them)
+            if params.sg == 0:  # CBOW: negatives per centre, not per pair
+                first_pair = np.arange(tokens.size + 1, dtype=np.intp)
+            else:  # first_pair[i]: index of centre i's first pair in the batch (row-major)
+                first_pair = np.zeros(tokens.size + 1, dtype=np.intp)
+                np.cumsum(np.count_nonzero(valid, axis=1), out=first_pair[1:])
+            all_negatives = draw_alias(rng, prob, alias, (int(first_pair[-1]), params.negative))
         batch_pairs, batch_loss, batch_loss_pairs = 0, 0.0, 0
         for start in range(0, tokens.size, step_tokens):
             with_loss = steps % loss_every == 0
@@ -425,14 +441,15 @@ def train_sentences(
                 context[start:stop],
                 valid[start:stop],
                 (start, stop),
-                all_negatives[first_pair[start] : first_pair[stop]],
+                tree if params.hs else all_negatives[first_pair[start] : first_pair[stop]],
                 lr,
             )
             options = dict(updates0=updates0, updates1=updates1, shared=shared, with_loss=with_loss)
             if params.sg == 0:
-                pairs, loss = cbow_step(*step_args, cbow_mean=bool(params.cbow_mean), **options)
+                cbow = hs_cbow_step if params.hs else cbow_step
+                pairs, loss = cbow(*step_args, cbow_mean=bool(params.cbow_mean), **options)
             else:
-                pairs, loss = _pair_step(*step_args, **options)
+                pairs, loss = (hs_pair_step if params.hs else _pair_step)(*step_args, **options)
             batch_pairs += pairs
             if with_loss:
                 batch_loss += loss

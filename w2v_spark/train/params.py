@@ -18,7 +18,8 @@ DEFAULT_LOSS_EVERY = 8
 
 @dataclass(frozen=True)
 class SgnsParams:
-    """The skip-gram negative-sampling hyperparameters of one training call.
+    """The word2vec hyperparameters of one training call (the name is from skip-gram with
+    negative sampling, the first mode; CBOW and hierarchical softmax are switches here).
 
     Shared by :func:`train_sentences`, the block-rotation kernel
     (:func:`~w2v_spark.train.blocks.train_pairs`) and the Spark tasks that call them; built
@@ -62,6 +63,14 @@ class SgnsParams:
         negatives per centre. gensim's and the C tool's switch, and their names.
     cbow_mean : int
         With ``sg = 0``: 1 (default, gensim's) averages the context vectors, 0 sums them.
+    hs : int
+        0 (default, gensim's): negative sampling. 1: hierarchical softmax
+        (:mod:`w2v_spark.train.hs`), each predicted word's Huffman path instead of negatives
+        (``negative`` is then unused; the configuration requires it to be 0). The output
+        matrix keeps its slot and name: with hs the ``syn1neg`` array holds ``syn1``, the
+        ``V - 1`` inner nodes' vectors in rows ``0..V-2`` (row ``V - 1`` unused), so
+        broadcast, copies, averaging and checkpoints are unchanged. gensim's and the C tool's
+        name.
     """
 
     window: int = 5
@@ -73,12 +82,13 @@ class SgnsParams:
     loss_every: int = DEFAULT_LOSS_EVERY
     sg: int = 1
     cbow_mean: int = 1
+    hs: int = 0
 
     def __post_init__(self) -> None:
         for name in ("batch_words", "step_tokens", "loss_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("sg", "cbow_mean"):
+        for name in ("sg", "cbow_mean", "hs"):
             if getattr(self, name) not in (0, 1):
                 raise ValueError(f"{name} must be 0 or 1, got {getattr(self, name)}")
 
@@ -96,8 +106,9 @@ class TrainStats:
     pairs : int
         (centre, context) pairs trained; with CBOW, centres trained (one example each).
     loss_sum : float
-        Sum of ``-log σ(v_w·v'_c) - Σ_i log σ(-v_w·v'_{n_i})`` with pre-step values over the
-        pairs of the steps whose loss was computed (see :attr:`SgnsParams.loss_every`).
+        Sum of ``-log σ(v_w·v'_c) - Σ_i log σ(-v_w·v'_{n_i})`` (with hs, ``-log P(c | w)``
+        along the tree) with pre-step values over the pairs of the steps whose loss was
+        computed (see :attr:`SgnsParams.loss_every`).
     loss_pairs : int
         How many pairs ``loss_sum`` covers.
     """

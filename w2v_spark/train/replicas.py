@@ -50,7 +50,7 @@ _PREFIX = "w2v-shared-"
 
 
 def resolve_replicas(
-    replicas: str, num_partitions: int, local_master: bool = True, sg: int = 1
+    replicas: str, num_partitions: int, local_master: bool = True, sg: int = 1, hs: int = 0
 ) -> str:
     """``"auto"``: ``"executor"`` under a local master (one executor), ``"blocks"`` on a
     cluster (:mod:`w2v_spark.train.rotation`). One partition is ``"partition"`` whatever was asked:
@@ -58,11 +58,12 @@ def resolve_replicas(
     Hogwild steps, bit-reproducible): on wiki8 176,793 words/s against 133,053 with the
     memory-mapped copy (benchmarks/README.md). CBOW (``sg = 0``) predicts a centre from its
     whole window, which block rotation (it trains (centre, context) pairs) cannot cut into
-    blocks: "auto" is "executor" for it on a cluster too."""
+    blocks: "auto" is "executor" for it on a cluster too, and for hierarchical softmax
+    (``hs = 1``), which block rotation does not train (it draws negatives per block)."""
     if num_partitions == 1:
         return "partition"
     if replicas == "auto":
-        return "executor" if local_master or sg == 0 else "blocks"
+        return "executor" if local_master or sg == 0 or hs else "blocks"
     return replicas
 
 

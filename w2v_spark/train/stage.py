@@ -19,6 +19,13 @@ are kept in ``metrics.json`` per epoch. After each epoch a checkpoint is publish
 (:mod:`w2v_spark.train.checkpoint`) and a progress line is logged. At the end the vectors are written
 as Parquet and word2vec files.
 
+The model is ``syn0`` (word vectors) and ``syn1neg``, the output vectors: with hierarchical
+softmax (``train.hs = 1``) that slot holds ``syn1``, the Huffman tree's ``V - 1`` inner
+nodes' vectors in rows ``0..V-2`` (row ``V - 1`` stays zero), so broadcast, copies, averaging,
+checkpoints and resume are the same in both modes; the tree
+(:func:`~w2v_spark.train.huffman.huffman_tree`) is built once here and broadcast with the
+subsampling and noise tables.
+
 Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes), with ``"momentum"`` also
 their last move (as much again), the broadcast's serialised copy, and one reduced partition of
 row blocks at a time; each Python worker holds one copy of both matrices (it trains the
@@ -69,6 +76,7 @@ from w2v_spark.train.checkpoint import (
     load_last_checkpoint,
     save_checkpoint,
 )
+from w2v_spark.train.huffman import huffman_tree
 from w2v_spark.train.kernel import init_weights
 from w2v_spark.train.params import TrainStats
 from w2v_spark.train.replicas import (
@@ -162,6 +170,7 @@ def resume_fingerprint(
         "batch_words",
         "sg",
         "cbow_mean",
+        "hs",
     )
     return {
         **{k: getattr(cfg, k) for k in keys},
@@ -479,8 +488,15 @@ def train_into(
     corpus_words = sum(partition_tokens)
     total_words = corpus_words * cfg.epochs
     keep_prob = keep_probabilities(counts, cfg.sample)
-    tables = sc.broadcast((keep_prob, noise_cdf(counts, cfg.ns_exponent)))
-    replicas = resolve_replicas(cfg.replicas, num_partitions, is_local_master(sc.master), cfg.sg)
+    # With hs the Huffman tree travels in the same broadcast: (keep_prob, noise_cdf, tree).
+    try:
+        tree = (huffman_tree(counts),) if cfg.hs else ()
+    except ValueError as exc:  # a one-word vocabulary has no tree
+        raise UserError(f"train.hs=1: {exc}; use negative sampling (train.hs=0)") from None
+    tables = sc.broadcast((keep_prob, noise_cdf(counts, cfg.ns_exponent), *tree))
+    replicas = resolve_replicas(
+        cfg.replicas, num_partitions, is_local_master(sc.master), cfg.sg, cfg.hs
+    )
     fingerprint = resume_fingerprint(cfg, words, num_partitions, replicas)
 
     checkpoint = load_last_checkpoint(spark, out) if resume else None

@@ -57,6 +57,7 @@ def sgns_params(cfg: TrainConfig, *, shared: bool = False, alpha_scale: float = 
         step_tokens=SHARED_STEP_TOKENS if shared else DEFAULT_STEP_TOKENS,
         sg=cfg.sg,
         cbow_mean=cfg.cbow_mean,
+        hs=cfg.hs,
     )
 
 
@@ -77,7 +78,9 @@ def sync_share(sentences: list[np.ndarray], sync: int, syncs: int) -> list[np.nd
 class SyncTask:
     """Everything a partition needs for one sync; pickled once and sent with the tasks.
 
-    ``weights`` broadcasts ``(syn0, syn1neg)``; ``tables`` broadcasts ``(keep_prob, noise_cdf)``;
+    ``weights`` broadcasts ``(syn0, syn1neg)`` (with hs, ``syn1neg`` holds the tree's ``syn1``);
+    ``tables`` broadcasts ``(keep_prob, noise_cdf)``, with hs ``(keep_prob, noise_cdf, tree)``
+    (:func:`~w2v_spark.train.huffman.huffman_tree`);
     ``params`` are the kernel's hyperparameters (:func:`sgns_params`; with ``replicas =
     "executor"`` built with ``shared=True``, for the shorter steps of a shared copy).
     The partition's RNG is seeded from (seed, epoch, partition, sync), so with ``replicas =
@@ -130,7 +133,7 @@ class SyncTask:
         shared: bool = False,
         words_before: TaskSchedule | None = None,
     ) -> TrainStats:
-        keep_prob, noise_cdf = self.tables.value
+        keep_prob, noise_cdf, *tree = self.tables.value
         return train_sentences(
             syn0,
             syn1neg,
@@ -145,6 +148,7 @@ class SyncTask:
             updates1=updates1,
             shared=shared,
             words_before=words_before,
+            tree=tree[0] if tree else None,
         )
 
     def _schedule(self, claim: Callable[[int], int] | None = None) -> TaskSchedule:

@@ -1,0 +1,272 @@
+"""The hierarchical-softmax steps (``train.hs = 1``), skip-gram and CBOW, as gensim's.
+
+A word ``w`` is a leaf of the Huffman tree (:func:`~w2v_spark.train.huffman.huffman_tree`);
+its path from the root visits inner nodes ``p_1..p_L`` and takes branches ``d_1..d_L``. Each
+inner node has an output vector ``u_p`` (``syn1``: with hs it lives in the slot of
+``syn1neg``, rows ``0..V-2``, row ``V-1`` unused), and for an input vector ``l1``::
+
+    P(w | l1) = Π_j σ(s_j) if d_j = 0 else σ(-s_j),     s_j = l1·u_{p_j}
+
+which sums to 1 over the vocabulary. gensim's (and the C tool's) update, per node ``j``::
+
+    g_j  = lr * (1 - d_j - σ(s_j))        (= -lr * ∂(-log P)/∂s_j)
+    e   += g_j * u_{p_j}                  u_{p_j} += g_j * l1
+    l1  += e
+
+Skip-gram (:func:`hs_pair_step`): for a pair (centre ``c``, context ``o``) the input is the
+centre's ``syn0`` row and the path is the context word's, as in our negative-sampling step.
+(gensim's ``fast_sentence_sg_hs`` uses the context's ``syn0`` and the centre's path: over a
+sentence the same set of (word, word) pairs is trained, with the roles swapped.) CBOW
+(:func:`hs_cbow_step`): the input is the mean (or sum) ``h`` of the contexts' rows, the path
+the centre's, and each context gets ``e`` (``e / |C|`` with the sum), as
+:mod:`w2v_spark.train.cbow` does for negative sampling.
+
+The steps are vectorised as the negative-sampling ones: a step's paths are gathered as a
+(examples, L) array of nodes (``L`` the longest code of the step's predicted words), entries
+past a word's code length get coefficient 0 and count no update; all scores come from one
+gather and one batched ``matmul``, and the updates are CSR products
+(:func:`~w2v_spark.train.rows.add_csr_product`), every example from the pre-step values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from w2v_spark.train.rows import (
+    add_csr_product,
+    add_csr_transpose_product,
+    local_rows,
+    sigmoid,
+    softplus,
+    sorted_local_rows,
+)
+
+#: ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree`.
+Tree = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _paths(tree: Tree, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(points, codes, on_path)`` of ``words`` (shape ``(n,)``), each ``(n, L)``: ``L`` is
+    the longest code among them; ``on_path`` masks the entries past each word's length."""
+    codes, points, lengths = tree
+    word_lengths = lengths[words]
+    longest = int(word_lengths.max()) if words.size else 1
+    on_path = np.arange(longest) < word_lengths[:, None]
+    return points[words, :longest].astype(np.intp), codes[words, :longest], on_path
+
+
+def _coefficients(
+    scores: np.ndarray, path_codes: np.ndarray, on_path: np.ndarray, lr: float, with_loss: bool
+) -> tuple[np.ndarray, float]:
+    """``g = lr * (1 - code - σ(s))`` (0 off the path) and the summed loss ``Σ -log P``.
+
+    ``-log σ(s)`` for code 0 and ``-log σ(-s)`` for code 1, i.e. ``softplus((2 code - 1) s)``;
+    all arrays ``(examples, L)``, ``scores`` float32.
+    """
+    lr32 = np.float32(lr)
+    coef = sigmoid(scores)
+    coef *= -lr32
+    coef += lr32 * (1 - path_codes).astype(scores.dtype)
+    coef[~on_path] = 0.0
+    loss = 0.0
+    if with_loss:
+        sign = (2 * path_codes.astype(scores.dtype)) - 1
+        losses = softplus(sign * scores)
+        loss = float(losses[on_path].sum(dtype=np.float64))
+    return coef, loss
+
+
+def _count_node_updates(
+    updates1: np.ndarray | None, uniq1: np.ndarray, local1: np.ndarray, used: np.ndarray
+) -> None:
+    """``updates1[node] += 1`` per used path entry (``used``: shape of ``local1``)."""
+    if updates1 is None:
+        return
+    bins = np.where(used, local1, uniq1.size)  # unused entries go to an extra bin, dropped
+    updates1[uniq1] += np.bincount(bins.ravel(), minlength=uniq1.size + 1)[:-1]
+
+
+def hs_pair_step(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    tokens: np.ndarray,
+    context: np.ndarray,
+    valid: np.ndarray,
+    centres: tuple[int, int],
+    tree: Tree,
+    lr: float,
+    *,
+    updates0: np.ndarray | None = None,
+    updates1: np.ndarray | None = None,
+    shared: bool = False,
+    with_loss: bool = True,
+) -> tuple[int, float]:
+    """One Hogwild skip-gram hierarchical-softmax step over centres ``tokens[start:stop]``.
+
+    The counterpart of :func:`~w2v_spark.train.kernel.sgns_update`'s step with the tree in
+    place of the negatives: each pair (centre, context) updates the centre's ``syn0`` row and
+    the ``syn1`` rows of the context word's path (module docstring).
+
+    Parameters
+    ----------
+    syn0 : np.ndarray
+        Shape ``(V, dim)``, float32, C-contiguous; updated in place.
+    syn1 : np.ndarray
+        Shape ``(V, dim)``, float32, C-contiguous: inner node ``i``'s vector in row ``i``
+        (``0..V-2``; the ``syn1neg`` slot of the model); updated in place.
+    tokens : np.ndarray
+        Shape ``(n,)``, intp: the (subsampled) batch.
+    context, valid : np.ndarray
+        Shape ``(stop-start, 2*window)``: :func:`~w2v_spark.train.kernel.window_pairs` rows of
+        the step's centres.
+    centres : tuple of int
+        ``(start, stop)``.
+    tree : tuple of np.ndarray
+        ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree`.
+    lr : float
+        Learning rate of the step.
+    updates0, updates1 : np.ndarray, optional
+        Shape ``(V,)``, int64: incremented by the updates each row received (a centre row once
+        per pair, an inner node once per pair whose path visits it).
+    shared : bool
+        Other processes write the weights too: add to freshly read rows.
+    with_loss : bool
+        Compute the loss (only reported).
+
+    Returns
+    -------
+    pairs : int
+        Number of (centre, context) pairs trained.
+    loss_sum : float
+        ``Σ -log P(context | centre)`` over them, pre-step values (0.0 unless ``with_loss``).
+    """
+    centre_pos, slot = np.nonzero(valid)
+    pairs = centre_pos.size
+    if pairs == 0:
+        return 0, 0.0
+    start, stop = centres
+    vocab_size = syn0.shape[0]
+    centre_ids = tokens[start:stop]
+    targets, path_codes, on_path = _paths(tree, tokens[context[centre_pos, slot]])
+    longest = targets.shape[1]
+    uniq1, local1 = sorted_local_rows(targets, vocab_size)
+    v_centres = syn0.take(centre_ids, axis=0)
+    u_rows = syn1.take(uniq1, axis=0)
+    scores = np.matmul(u_rows.take(local1, axis=0), v_centres.take(centre_pos, axis=0)[:, :, None])
+    coef, loss = _coefficients(scores[:, :, 0], path_codes, on_path, lr, with_loss)
+
+    # C: one row per centre position, its pairs' path entries in pair order (row-sorted).
+    per_centre_pairs = np.count_nonzero(valid, axis=1)
+    indptr = np.zeros(stop - start + 1, dtype=np.int32)
+    np.cumsum(per_centre_pairs * longest, out=indptr[1:])
+    cols, data = local1.ravel(), coef.ravel()
+    delta_centres = np.zeros_like(v_centres)
+    add_csr_product(delta_centres, indptr, cols, data, u_rows)
+    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
+    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
+    syn1[uniq1] = rows1
+    # Repeated centre words: their positions summed into one row by a 0/1 selector.
+    uniq0, local0 = local_rows(centre_ids, vocab_size)
+    local0 = local0.astype(np.int32)
+    rows0 = syn0.take(uniq0, axis=0)
+    positions = np.arange(stop - start + 1, dtype=np.int32)
+    ones = np.ones(stop - start, dtype=syn0.dtype)
+    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
+    syn0[uniq0] = rows0
+
+    if updates0 is not None:
+        per_row0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
+        updates0[uniq0] += per_row0.astype(np.int64)
+    _count_node_updates(updates1, uniq1, local1, on_path)
+    return pairs, loss
+
+
+def hs_cbow_step(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    tokens: np.ndarray,
+    context: np.ndarray,
+    valid: np.ndarray,
+    centres: tuple[int, int],
+    tree: Tree,
+    lr: float,
+    *,
+    cbow_mean: bool = True,
+    updates0: np.ndarray | None = None,
+    updates1: np.ndarray | None = None,
+    shared: bool = False,
+    with_loss: bool = True,
+) -> tuple[int, float]:
+    """One Hogwild CBOW hierarchical-softmax step over centres ``tokens[start:stop]``.
+
+    The counterpart of :func:`~w2v_spark.train.cbow.cbow_step` with the tree in place of the
+    negatives: the hidden vector ``h`` of each centre's contexts follows the centre word's
+    path (module docstring).
+
+    Parameters
+    ----------
+    syn0, syn1, tokens, context, valid, centres, tree, lr
+        As :func:`hs_pair_step`.
+    cbow_mean : bool
+        ``h`` is the mean of the context vectors (default, gensim's ``cbow_mean=1``; every
+        context gets the whole error) or their sum (each gets ``1/|C|`` of it).
+    updates0, updates1 : np.ndarray, optional
+        Shape ``(V,)``, int64: incremented by the updates each row received (a context row
+        once per centre it serves, an inner node once per trained centre whose path visits
+        it).
+    shared : bool
+        Other processes write the weights too: add to freshly read rows.
+    with_loss : bool
+        Compute the loss (only reported).
+
+    Returns
+    -------
+    examples : int
+        Centres trained (those with at least one context word).
+    loss_sum : float
+        ``Σ -log P(centre | h)`` over them (0.0 unless ``with_loss``).
+    """
+    start, stop = centres
+    m = stop - start
+    per_centre = np.count_nonzero(valid, axis=1)
+    trained = per_centre > 0
+    examples = int(np.count_nonzero(trained))
+    if examples == 0:
+        return 0, 0.0
+    vocab_size = syn0.shape[0]
+    count = np.maximum(per_centre, 1).astype(np.float32)
+
+    # S: one row per centre, one entry per context position (row-major order of ``valid``).
+    indptr0 = np.zeros(m + 1, dtype=np.int32)
+    np.cumsum(per_centre, out=indptr0[1:])
+    uniq0, local0 = sorted_local_rows(tokens[context[valid]], vocab_size)
+    owner_count = np.repeat(count, per_centre)
+    to_hidden = (1.0 / owner_count) if cbow_mean else np.ones_like(owner_count)
+    rows0 = syn0.take(uniq0, axis=0)
+    hidden = np.zeros((m, syn0.shape[1]), dtype=syn0.dtype)
+    add_csr_product(hidden, indptr0, local0, to_hidden.astype(syn0.dtype), rows0)
+
+    targets, path_codes, on_path = _paths(tree, tokens[start:stop])
+    on_path &= trained[:, None]  # a centre without contexts trains nothing
+    longest = targets.shape[1]
+    uniq1, local1 = sorted_local_rows(targets, vocab_size)
+    u_rows = syn1.take(uniq1, axis=0)
+    scores = np.matmul(u_rows.take(local1, axis=0), hidden[:, :, None])[:, :, 0]
+    coef, loss = _coefficients(scores, path_codes, on_path, lr, with_loss)
+
+    indptr1 = np.arange(0, (m + 1) * longest, longest, dtype=np.int32)
+    cols1, data1 = local1.ravel(), coef.ravel()
+    errors = np.zeros_like(hidden)
+    add_csr_product(errors, indptr1, cols1, data1, u_rows)
+    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
+    add_csr_transpose_product(rows1, indptr1, cols1, data1, hidden)
+    syn1[uniq1] = rows1
+    to_context = np.ones_like(owner_count) if cbow_mean else 1.0 / owner_count
+    rows0 = syn0.take(uniq0, axis=0) if shared else rows0
+    add_csr_transpose_product(rows0, indptr0, local0, to_context.astype(syn0.dtype), errors)
+    syn0[uniq0] = rows0
+
+    if updates0 is not None:
+        updates0[uniq0] += np.bincount(local0, minlength=uniq0.size)
+    _count_node_updates(updates1, uniq1, local1, on_path)
+    return examples, loss
