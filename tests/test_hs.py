@@ -12,6 +12,7 @@ from tests.planted import planted_corpus
 from w2v_spark.config import TrainConfig, build_config
 from w2v_spark.errors import UserError
 from w2v_spark.train.batches import batches, subsampled_batch
+from w2v_spark.train.checkpoint import resume_fingerprint
 from w2v_spark.train.hs import hs_cbow_step, hs_pair_step
 from w2v_spark.train.huffman import huffman_tree
 from w2v_spark.train.kernel import init_weights, train_sentences, window_pairs
@@ -23,7 +24,6 @@ from w2v_spark.train.sampling import (
     partition_rng,
     reduced_windows,
 )
-from w2v_spark.train.stage import resume_fingerprint
 from w2v_spark.train.sync_task import sgns_params
 
 

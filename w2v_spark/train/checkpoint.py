@@ -27,6 +27,7 @@ import numpy as np
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from w2v_spark.config import TrainConfig
 from w2v_spark.errors import UserError
 from w2v_spark.io import storage
 
@@ -258,3 +259,43 @@ def check_compatible(saved: dict, current: dict) -> None:
     ]
     if diffs:
         raise UserError("checkpoint was made with other settings (" + "; ".join(diffs) + ")")
+
+
+def vocabulary_digest(words: list[str]) -> str:
+    """A short fingerprint of the words in row order: a checkpoint's row ``i`` is a word's
+    vector only for the vocabulary it was trained on, not for another one of the same size."""
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()[:16]
+
+
+def resume_fingerprint(
+    cfg: TrainConfig, words: list[str], num_partitions: int, replicas: str | None = None
+) -> dict:
+    """Settings a checkpoint must share with the run that resumes it (``replicas`` as
+    resolved, when given: "auto" means different things in local mode and on a cluster)."""
+    keys = (
+        "vector_size",
+        "window",
+        "negative",
+        "ns_exponent",
+        "sample",
+        "alpha",
+        "min_alpha",
+        "epochs",
+        "seed",
+        "syncs_per_epoch",
+        "averaging",
+        "copy_alpha_scale",
+        "replicas",
+        "block_passes",
+        "batch_words",
+        "sg",
+        "cbow_mean",
+        "hs",
+    )
+    return {
+        **{k: getattr(cfg, k) for k in keys},
+        **({"replicas": replicas} if replicas else {}),
+        "vocab_size": len(words),
+        "vocabulary_digest": vocabulary_digest(words),
+        "num_partitions": num_partitions,
+    }

@@ -34,30 +34,21 @@ broadcast value in place), its partition's sentences and the row blocks it sends
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from pyspark import RDD
 from pyspark.rdd import portable_hash
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from w2v_spark.config import Config, TrainConfig
 from w2v_spark.errors import UserError
-from w2v_spark.io import paths, storage
-from w2v_spark.io.model import (
-    read_metrics,
-    read_vectors_parquet,
-    write_vectors_parquet,
-    write_word2vec_files,
-)
-from w2v_spark.io.outputs import owned_output, staged_path
+from w2v_spark.io import storage
+from w2v_spark.io.outputs import owned_output
 from w2v_spark.session import job_group
 from w2v_spark.train.averaging import (
     BLOCK_ROWS,
@@ -72,12 +63,26 @@ from w2v_spark.train.averaging import (
 from w2v_spark.train.blocks import assign_blocks, local_ids
 from w2v_spark.train.checkpoint import (
     check_compatible,
-    complete_epochs,
     load_last_checkpoint,
+    resume_fingerprint,
     save_checkpoint,
+)
+from w2v_spark.train.checks import (
+    check_epoch_trained,
+    check_finite,
+    check_has_pairs,
+    check_loss_falls,
+    read_vocabulary,
 )
 from w2v_spark.train.huffman import huffman_tree
 from w2v_spark.train.kernel import init_weights
+from w2v_spark.train.model_dir import (
+    TrainResult,
+    finished_model,
+    plan_output,
+    what_is_kept,
+    write_model,
+)
 from w2v_spark.train.params import TrainStats
 from w2v_spark.train.replicas import (
     executor_count,
@@ -99,185 +104,6 @@ from w2v_spark.train.sync_task import (
 from w2v_spark.vocab.stage import read_meta
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a training run produced: the final weights, the metrics, and the vocabulary."""
-
-    words: list[str]
-    counts: np.ndarray
-    syn0: np.ndarray
-    syn1neg: np.ndarray
-    metrics: list[dict]
-
-
-def read_vocabulary(spark: SparkSession, vocab_dir: str) -> tuple[list[str], np.ndarray]:
-    """Words and counts in id order. The vocabulary is model-sized, so it comes to the driver.
-
-    The ids must be 0..V-1, one row each (the rows of syn0); otherwise
-    :class:`~w2v_spark.errors.UserError` names the first id that is missing or repeated.
-    """
-    frame = spark.read.parquet(storage.join(vocab_dir, paths.VOCABULARY)).orderBy("id").toPandas()
-    problem = ""
-    if frame["id"].isna().any():
-        problem = f"has no id on {int(frame['id'].isna().sum())} of its rows"
-    else:
-        ids = frame["id"].to_numpy(np.int64)
-        wrong = np.flatnonzero(ids != np.arange(len(ids)))
-        if wrong.size:  # sorted ids, 0..first-1 before the first wrong one
-            first, found = int(wrong[0]), int(ids[wrong[0]])
-            if found < 0:
-                problem = f"has a negative id ({found})"
-            elif found < first:
-                problem = f"has id {found} on {int(np.count_nonzero(ids == found))} rows"
-            else:
-                problem = f"lacks id {first}"
-    if problem:
-        raise UserError(
-            f"vocabulary at {vocab_dir} {problem}; its ids must be 0..{len(frame) - 1}, one "
-            "row each: rebuild it with the vocabulary job"
-        )
-    return frame["word"].tolist(), frame["count"].to_numpy(np.int64)
-
-
-def vocabulary_digest(words: list[str]) -> str:
-    """A short fingerprint of the words in row order: a checkpoint's row ``i`` is a word's
-    vector only for the vocabulary it was trained on, not for another one of the same size."""
-    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()[:16]
-
-
-def resume_fingerprint(
-    cfg: TrainConfig, words: list[str], num_partitions: int, replicas: str | None = None
-) -> dict:
-    """Settings a checkpoint must share with the run that resumes it (``replicas`` as
-    resolved, when given: "auto" means different things in local mode and on a cluster)."""
-    keys = (
-        "vector_size",
-        "window",
-        "negative",
-        "ns_exponent",
-        "sample",
-        "alpha",
-        "min_alpha",
-        "epochs",
-        "seed",
-        "syncs_per_epoch",
-        "averaging",
-        "copy_alpha_scale",
-        "replicas",
-        "block_passes",
-        "batch_words",
-        "sg",
-        "cbow_mean",
-        "hs",
-    )
-    return {
-        **{k: getattr(cfg, k) for k in keys},
-        **({"replicas": replicas} if replicas else {}),
-        "vocab_size": len(words),
-        "vocabulary_digest": vocabulary_digest(words),
-        "num_partitions": num_partitions,
-    }
-
-
-@dataclass(frozen=True)
-class OutputPlan:
-    """Where a training run writes and whether it continues from a checkpoint there."""
-
-    work: str  # OUT itself, or PARENT/.NAME.next beside a finished model that --overwrite replaces
-    resume: bool  # continue from work's last checkpoint
-    finished: bool = False  # OUT is finished and --resume asked: nothing left to train
-
-
-def plan_output(spark: SparkSession, out: str, *, resume: bool, overwrite: bool) -> OutputPlan:
-    """Refuse to clobber a finished model or silently restart an unfinished one.
-
-    A finished model is never deleted up front: ``overwrite`` trains beside it in
-    :func:`~w2v_spark.io.outputs.staged_path` and swaps the new model in only once it is complete
-    (``overwrite`` with ``resume`` continues such a run). An unfinished ``out`` is resumed with
-    ``resume`` or started again with ``overwrite``. ``resume`` on a finished model has nothing
-    left to do (a retried scheduler task lands here).
-    """
-    staged = staged_path(out)
-    if not storage.exists(spark, out):
-        if storage.exists(spark, staged):
-            log.info("removing %s: the model it was to replace is gone", staged)
-            storage.delete(spark, staged)
-        return OutputPlan(work=out, resume=False)
-    if storage.is_complete(spark, out):
-        if overwrite:
-            if resume and storage.exists(spark, staged):
-                return OutputPlan(work=staged, resume=True)
-            storage.delete(spark, staged)
-            return OutputPlan(work=staged, resume=False)
-        if resume:
-            return OutputPlan(work=out, resume=False, finished=True)
-        raise UserError(
-            f"output {out} already holds a finished model; pass --overwrite to replace it "
-            "(it is kept until the new one is complete)"
-        )
-    if resume:
-        return OutputPlan(work=out, resume=True)
-    if overwrite:
-        storage.delete(spark, out)
-        return OutputPlan(work=out, resume=False)
-    raise UserError(
-        f"output {out} holds an unfinished run: pass --resume to continue it or --overwrite to start again"
-    )
-
-
-def what_is_kept(spark: SparkSession, out: str, plan: OutputPlan) -> str:
-    """For a failed run: which finished model is untouched, and where to resume from ("" when
-    there is nothing to say). A staging directory with no complete epoch is removed."""
-    kept = f"the finished model at {out} is untouched" if plan.work != out else ""
-    try:
-        epochs = complete_epochs(spark, plan.work)
-        if not epochs and plan.work != out:
-            storage.delete(spark, plan.work)
-    except Exception:  # the JVM is gone: say where to look
-        epochs = None
-    if epochs == []:
-        return kept
-    again = "--overwrite --resume" if plan.work != out else "--resume"
-    done = f" (last complete epoch {epochs[-1]})" if epochs else ""
-    where = f"this run's checkpoints are in {storage.join(plan.work, 'checkpoints')}{done}"
-    return "; ".join(
-        filter(None, [kept, f"{where}: rerun with {again} (same settings) to continue"])
-    )
-
-
-def finished_model(spark: SparkSession, out: str) -> TrainResult:
-    """A finished model read back: vectors, metrics and the last checkpoint's syn1neg (empty
-    when checkpoints were off)."""
-    words, counts, syn0 = read_vectors_parquet(spark, storage.join(out, paths.VECTORS))
-    metrics = read_metrics(spark, out)["epochs"]
-    try:
-        last = load_last_checkpoint(spark, out)
-    except UserError as exc:  # the vectors are the result; damaged checkpoints lose only syn1neg
-        log.warning("finished model at %s: %s", out, exc)
-        last = None
-    syn1neg = last.syn1neg if last is not None else np.zeros((0, syn0.shape[1]), np.float32)
-    return TrainResult(words, counts, syn0, syn1neg, metrics)
-
-
-# Trained word2vec weights have components of order 1; 1e3 only comes from a run that
-# diverged (an exploding row squares its error every sync).
-DIVERGED_ABOVE = 1e3
-
-
-def check_finite(
-    syn0: np.ndarray, syn1neg: np.ndarray, epoch: int, cfg: TrainConfig, averaging: str
-) -> None:
-    """Stop a diverging run: NaN, Inf or exploding weights."""
-    for matrix in (syn0, syn1neg):
-        peak = float(np.max(np.abs(matrix))) if matrix.size else 0.0
-        if not np.isfinite(peak) or peak > DIVERGED_ABOVE:
-            raise UserError(
-                f"training diverged in epoch {epoch}: the weights hold NaN, Inf or values "
-                f"above {DIVERGED_ABOVE:g} (train.alpha={cfg.alpha} too high, or averaging "
-                f"{averaging!r} with too many partitions)"
-            )
 
 
 @dataclass
@@ -317,65 +143,6 @@ def start_from_look_ahead(
     for weights, moved in zip((syn0, syn1neg), momentum, strict=True):
         moved *= scale
         weights += moved
-
-
-# word2vec's loss falls epoch after epoch as its rate decays; one that rises two epochs running,
-# by more than this in all, comes from copies combined wrongly or a rate set too high (on a
-# 4-executor cluster with copies summed: 2.53 -> 2.77 -> 4.84 -> 22.2 -> 133.5).
-LOSS_RISE_LIMIT = 0.10
-
-
-def check_loss_falls(metrics: list[dict], cfg: TrainConfig) -> None:
-    """Stop a run whose loss rose in each of the last two epochs, by more than LOSS_RISE_LIMIT
-    in all; the epoch's checkpoint is not written, earlier ones are kept."""
-    losses = [m["loss"] for m in metrics[-3:]]
-    if len(losses) < 3 or None in losses or not all(np.isfinite(losses)):
-        return
-    first, middle, last = losses
-    if first < middle < last and last > first * (1 + LOSS_RISE_LIMIT):
-        raise UserError(
-            f"training diverged in epoch {metrics[-1]['epoch']}: the loss rose two epochs "
-            f"running ({first:.4f} -> {middle:.4f} -> {last:.4f}; train.alpha={cfg.alpha}, "
-            f"averaging {cfg.averaging!r})"
-        )
-
-
-def check_has_pairs(spark: SparkSession, vocab_dir: str) -> None:
-    """Refuse, before anything is trained or replaced, a corpus without one (centre, context) pair.
-
-    Pairs come from sentences of two or more in-vocabulary words; when every sentence of the
-    encoded corpus is shorter (one word per line, or all but one word under
-    ``vocab.min_count``) every epoch would train nothing at loss nan. Spark SQL over
-    ``corpus.parquet``; only a count reaches the driver.
-    """
-    corpus = spark.read.parquet(storage.join(vocab_dir, paths.CORPUS))
-    with job_group(spark, "train: check the corpus has pairs"):
-        if corpus.where(F.size("ids") >= 2).limit(1).count():
-            return
-        sentences = corpus.count()
-    raise UserError(
-        f"vocabulary {vocab_dir}: no (centre, context) pair to train on: all {sentences} "
-        "sentences have fewer than 2 in-vocabulary words; lower vocab.min_count or give a "
-        "corpus with longer sentences"
-    )
-
-
-def check_epoch_trained(metrics: list[dict], cfg: TrainConfig) -> None:
-    """Stop at the first epoch that trained no pair (loss nan) or whose loss is not finite;
-    its checkpoint is not written, earlier ones are kept."""
-    last = metrics[-1]
-    loss = last["loss"]
-    if not last["pairs"] or loss is None:
-        raise UserError(
-            f"training stopped in epoch {last['epoch']}: it trained no (centre, context) pair "
-            f"(loss nan): subsampling (train.sample={cfg.sample:g}) left fewer than 2 words in "
-            "every sentence; lower train.sample (0 turns it off) or use a larger corpus"
-        )
-    if not math.isfinite(loss):
-        raise UserError(
-            f"training diverged in epoch {last['epoch']}: the loss is {loss} "
-            f"(train.alpha={cfg.alpha} too high?)"
-        )
 
 
 def run_sync(
@@ -665,33 +432,3 @@ def log_progress(metrics: list[dict], epochs: int) -> None:
         last["seconds"],
         eta,
     )
-
-
-def write_model(
-    spark: SparkSession,
-    out: str,
-    config: Config,
-    words: list[str],
-    counts: np.ndarray,
-    syn0: np.ndarray,
-    metrics: list[dict],
-    vocab_meta: dict,
-) -> None:
-    """Publish vectors, metrics and config, then ``_SUCCESS`` last."""
-    write_vectors_parquet(spark, storage.join(out, paths.VECTORS), words, counts, syn0)
-    write_word2vec_files(spark, out, words, syn0)
-    summary = {
-        "format_version": paths.FORMAT_VERSION,
-        "epochs": metrics,
-        "vocab": {
-            k: vocab_meta.get(k)
-            for k in ("corpus", "total_tokens", "retained_tokens", "vocab_size")
-        },
-        "train": asdict(config.train),
-        "seed": config.train.seed,
-    }
-    metrics_json = json.dumps(summary, indent=2).encode()
-    storage.publish_file(spark, storage.join(out, paths.METRICS), data=metrics_json)
-    storage.publish_file(spark, storage.join(out, paths.CONFIG), data=config.to_json().encode())
-    storage.write_bytes(spark, storage.join(out, paths.SUCCESS), b"")
-    log.info("model published at %s", out)
