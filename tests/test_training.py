@@ -173,6 +173,25 @@ def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(
     np.testing.assert_array_equal(np.array([r["vector"] for r in rows], np.float32), result.syn0)
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        ("train.sg=0",),
+        ("train.hs=1", "train.negative=0"),
+        ("train.sg=0", "train.hs=1", "train.negative=0"),
+    ],
+    ids=["cbow", "hs-skip-gram", "hs-cbow"],
+)
+def test_every_training_mode_exports_vectors_gensim_loads(spark, planted_vocab, tmp_path, model):
+    keyed_vectors = pytest.importorskip("gensim.models").KeyedVectors
+    result = train(spark, planted_vocab, tmp_path / "model", "train.epochs=1", *model)
+    for name, binary in (("vectors.bin", True), ("vectors.txt", False)):
+        loaded = keyed_vectors.load_word2vec_format(str(tmp_path / "model" / name), binary=binary)
+        assert list(loaded.index_to_key) == result.words
+        np.testing.assert_allclose(loaded.vectors, result.syn0, rtol=1e-6, atol=1e-7)
+    assert result.syn0.any() and result.syn1neg.any()  # both matrices trained
+
+
 def crash_after_checkpoint(monkeypatch, last: int) -> None:
     """Make training die ("driver killed") right after publishing epoch ``last``'s checkpoint."""
     real_save = training.save_checkpoint
@@ -188,8 +207,13 @@ def crash_after_checkpoint(monkeypatch, last: int) -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [("train.sg=1",), ("train.sg=0",), ("train.hs=1", "train.negative=0")],
-    ids=["skip-gram", "cbow", "hs-skip-gram"],
+    [
+        ("train.sg=1",),
+        ("train.sg=0",),
+        ("train.hs=1", "train.negative=0"),
+        ("train.sg=0", "train.hs=1", "train.negative=0"),
+    ],
+    ids=["skip-gram", "cbow", "hs-skip-gram", "hs-cbow"],
 )
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
     spark, planted_vocab, tmp_path, monkeypatch, model
