@@ -51,8 +51,6 @@ def test_the_default_params_are_the_configs():
     assert custom.config().train.vector_size == 7 and custom.config().train.window == 3
     assert custom.config().train.epochs == 2 and custom.config().train.alpha == 0.05
     assert custom.config().vocab.min_count == 2
-    with_hs = SkipGramWord2Vec(hs=1).config().train
-    assert (with_hs.hs, with_hs.negative, with_hs.sg) == (1, 0, 1)
 
 
 def test_mllib_loads_our_saved_model_and_transforms_and_finds_synonyms_as_ours(

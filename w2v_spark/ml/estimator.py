@@ -62,7 +62,6 @@ class SkipGramWord2Vec(Estimator, SkipGramParams):
         seed: int = _TRAIN.seed,
         numPartitions: int = _TRAIN.num_partitions,
         replicas: str = _TRAIN.replicas,
-        hs: int = _TRAIN.hs,
         workDir: str = "",
     ) -> None:
         super().__init__()
@@ -86,9 +85,7 @@ class SkipGramWord2Vec(Estimator, SkipGramParams):
                 "train": {
                     "vector_size": get(self.vectorSize),
                     "window": get(self.windowSize),
-                    # hs replaces the negatives (train.hs=1 needs train.negative=0).
-                    "negative": 0 if get(self.hs) else get(self.negative),
-                    "hs": get(self.hs),
+                    "negative": get(self.negative),
                     "ns_exponent": get(self.nsExponent),
                     "sample": get(self.sample),
                     "alpha": get(self.stepSize),

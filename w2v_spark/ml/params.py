@@ -79,12 +79,6 @@ class SkipGramParams(HasInputCol, HasOutputCol, HasMaxIter, HasStepSize, HasSeed
         "training partitions, 0 = Spark's default parallelism (train.num_partitions)",
         typeConverter=TypeConverters.toInt,
     )
-    hs = Param(
-        Params._dummy(),
-        "hs",
-        "1: hierarchical softmax instead of negative sampling, MLlib's objective (train.hs)",
-        typeConverter=TypeConverters.toInt,
-    )
     replicas = Param(
         Params._dummy(),
         "replicas",
@@ -116,7 +110,6 @@ class SkipGramParams(HasInputCol, HasOutputCol, HasMaxIter, HasStepSize, HasSeed
             seed=_TRAIN.seed,
             numPartitions=_TRAIN.num_partitions,
             replicas=_TRAIN.replicas,
-            hs=_TRAIN.hs,
             workDir="",
         )
 
