@@ -348,10 +348,14 @@ def test_hierarchical_softmax_learns_the_planted_analogies(planted, sg):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["train.hs=1"], "train.hs=1 needs train.negative=0"),
+        (["train.hs=1", "train.sg=0"], "train.hs=1 needs train.negative=0"),
         (["train.negative=0"], "train.negative must be >= 1 (or 0 with train.hs=1"),
         (["train.hs=2", "train.negative=0"], "train.hs: 0 (negative sampling) or 1"),
-        (["train.hs=1", "train.negative=0", "train.replicas=blocks"], "hierarchical softmax"),
+        (
+            ["train.hs=1", "train.negative=0", "train.sg=0", "train.replicas=blocks"],
+            "CBOW",
+        ),
+        (["train.hs=1", "train.negative=0"], "train.hs=1 trains CBOW only (train.sg=0) for now"),
     ],
 )
 def test_hierarchical_softmax_settings_are_checked(overrides, message):
