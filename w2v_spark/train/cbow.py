@@ -19,6 +19,8 @@ pre-step values and their updates summed per row: the hidden vectors are one CSR
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from w2v_spark.train.rows import (
@@ -28,6 +30,92 @@ from w2v_spark.train.rows import (
     softplus,
     sorted_local_rows,
 )
+
+
+@dataclass
+class ContextWindows:
+    """A CBOW step's context side: the hidden vectors and where their errors go back.
+
+    ``S`` has one row per centre and one entry per context position (row-major order of
+    ``valid``), as CSR arrays ``indptr`` / ``local`` over the gathered rows ``uniq``; ``rows``
+    holds ``syn0[uniq]`` from before the step. Shared by :func:`cbow_step` and
+    :func:`w2v_spark.train.hs.hs_cbow_step`.
+    """
+
+    indptr: np.ndarray
+    uniq: np.ndarray
+    local: np.ndarray
+    rows: np.ndarray
+    owner_count: np.ndarray
+    trained: np.ndarray
+    hidden: np.ndarray
+
+    @classmethod
+    def gather(
+        cls,
+        syn0: np.ndarray,
+        tokens: np.ndarray,
+        context: np.ndarray,
+        valid: np.ndarray,
+        cbow_mean: bool,
+    ) -> ContextWindows:
+        """``h`` per centre: the mean (or sum) of its context rows, from pre-step values."""
+        per_centre = np.count_nonzero(valid, axis=1)
+        m = per_centre.size
+        indptr = np.zeros(m + 1, dtype=np.int32)
+        np.cumsum(per_centre, out=indptr[1:])
+        uniq, local = sorted_local_rows(tokens[context[valid]], syn0.shape[0])
+        owner_count = np.repeat(np.maximum(per_centre, 1).astype(np.float32), per_centre)
+        to_hidden = (1.0 / owner_count) if cbow_mean else np.ones_like(owner_count)
+        rows = syn0.take(uniq, axis=0)
+        hidden = np.zeros((m, syn0.shape[1]), dtype=syn0.dtype)
+        add_csr_product(hidden, indptr, local, to_hidden.astype(syn0.dtype), rows)
+        return cls(indptr, uniq, local, rows, owner_count, per_centre > 0, hidden)
+
+    def scatter(
+        self,
+        syn0: np.ndarray,
+        errors: np.ndarray,
+        *,
+        cbow_mean: bool,
+        shared: bool,
+        updates0: np.ndarray | None,
+    ) -> None:
+        """Add each centre's error to its context rows: whole (mean) or its share (sum)."""
+        to_context = np.ones_like(self.owner_count) if cbow_mean else 1.0 / self.owner_count
+        rows = syn0.take(self.uniq, axis=0) if shared else self.rows
+        add_csr_transpose_product(
+            rows, self.indptr, self.local, to_context.astype(syn0.dtype), errors
+        )
+        syn0[self.uniq] = rows
+        if updates0 is not None:
+            updates0[self.uniq] += np.bincount(self.local, minlength=self.uniq.size)
+
+
+def apply_targets(
+    syn1: np.ndarray,
+    uniq1: np.ndarray,
+    local1: np.ndarray,
+    coef: np.ndarray,
+    u_rows: np.ndarray,
+    hidden: np.ndarray,
+    *,
+    shared: bool,
+) -> np.ndarray:
+    """``errors = C @ U`` for the centres, then ``U += C.T @ H`` written back to ``syn1``.
+
+    ``C`` has one row per centre with one entry per target (``local1``, ``coef``: (m, t));
+    ``u_rows`` is ``syn1[uniq1]`` from before the step. Returns the (m, dim) errors.
+    """
+    m, width = local1.shape
+    indptr = np.arange(0, (m + 1) * width, width, dtype=np.int32)
+    cols, data = local1.ravel(), coef.ravel()
+    errors = np.zeros_like(hidden)
+    add_csr_product(errors, indptr, cols, data, u_rows)
+    rows = syn1.take(uniq1, axis=0) if shared else u_rows
+    add_csr_transpose_product(rows, indptr, cols, data, hidden)
+    syn1[uniq1] = rows
+    return errors
 
 
 def cbow_step(
@@ -82,34 +170,18 @@ def cbow_step(
         ``Σ -log σ(h·v'_w) - Σ_i log σ(-h·v'_{n_i})`` over them (0.0 unless ``with_loss``).
     """
     start, stop = centres
-    m = stop - start
-    per_centre = np.count_nonzero(valid, axis=1)
-    trained = per_centre > 0
+    windows = ContextWindows.gather(syn0, tokens, context, valid, cbow_mean)
+    trained = windows.trained
     examples = int(np.count_nonzero(trained))
     if examples == 0:
         return 0, 0.0
-    vocab_size = syn0.shape[0]
     lr32 = np.float32(lr)
-    count = np.maximum(per_centre, 1).astype(np.float32)
-
-    # S: one row per centre, one entry per context position (row-major order of ``valid``).
-    indptr0 = np.zeros(m + 1, dtype=np.int32)
-    np.cumsum(per_centre, out=indptr0[1:])
-    context_ids = tokens[context[valid]]
-    uniq0, local0 = sorted_local_rows(context_ids, vocab_size)
-    owner_count = np.repeat(count, per_centre)
-    to_hidden = (1.0 / owner_count) if cbow_mean else np.ones_like(owner_count)
-    rows0 = syn0.take(uniq0, axis=0)
-    hidden = np.zeros((m, syn0.shape[1]), dtype=syn0.dtype)
-    add_csr_product(hidden, indptr0, local0, to_hidden.astype(syn0.dtype), rows0)
-
-    k1 = negatives.shape[1] + 1
-    targets = np.empty((m, k1), dtype=np.intp)
+    targets = np.empty((stop - start, negatives.shape[1] + 1), dtype=np.intp)
     targets[:, 0] = tokens[start:stop]
     targets[:, 1:] = negatives
-    uniq1, local1 = sorted_local_rows(targets, vocab_size)
+    uniq1, local1 = sorted_local_rows(targets, syn0.shape[0])
     u_rows = syn1neg.take(uniq1, axis=0)
-    scores = np.matmul(u_rows.take(local1, axis=0), hidden[:, :, None])[:, :, 0]
+    scores = np.matmul(u_rows.take(local1, axis=0), windows.hidden[:, :, None])[:, :, 0]
     masked = negatives == targets[:, :1]
     coef = sigmoid(scores)
     coef *= -lr32
@@ -123,21 +195,8 @@ def cbow_step(
         losses[:, 1:][masked] = 0.0
         loss = float(losses[trained].sum(dtype=np.float64))
 
-    indptr1 = np.arange(0, (m + 1) * k1, k1, dtype=np.int32)
-    cols1, data1 = local1.ravel(), coef.ravel()
-    errors = np.zeros_like(hidden)
-    add_csr_product(errors, indptr1, cols1, data1, u_rows)
-    rows1 = syn1neg.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr1, cols1, data1, hidden)
-    syn1neg[uniq1] = rows1
-    # The contexts: each gets its centre's whole error (mean) or its share (sum).
-    to_context = np.ones_like(owner_count) if cbow_mean else 1.0 / owner_count
-    rows0 = syn0.take(uniq0, axis=0) if shared else rows0
-    add_csr_transpose_product(rows0, indptr0, local0, to_context.astype(syn0.dtype), errors)
-    syn0[uniq0] = rows0
-
-    if updates0 is not None:
-        updates0[uniq0] += np.bincount(local0, minlength=uniq0.size)
+    errors = apply_targets(syn1neg, uniq1, local1, coef, u_rows, windows.hidden, shared=shared)
+    windows.scatter(syn0, errors, cbow_mean=cbow_mean, shared=shared, updates0=updates0)
     if updates1 is not None:
         used = local1.copy()
         used[:, 1:][masked] = uniq1.size

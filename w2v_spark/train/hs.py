@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from w2v_spark.train.cbow import ContextWindows, apply_targets
 from w2v_spark.train.rows import (
     add_csr_product,
     add_csr_transpose_product,
@@ -227,46 +228,18 @@ def hs_cbow_step(
         ``Σ -log P(centre | h)`` over them (0.0 unless ``with_loss``).
     """
     start, stop = centres
-    m = stop - start
-    per_centre = np.count_nonzero(valid, axis=1)
-    trained = per_centre > 0
+    windows = ContextWindows.gather(syn0, tokens, context, valid, cbow_mean)
+    trained = windows.trained
     examples = int(np.count_nonzero(trained))
     if examples == 0:
         return 0, 0.0
-    vocab_size = syn0.shape[0]
-    count = np.maximum(per_centre, 1).astype(np.float32)
-
-    # S: one row per centre, one entry per context position (row-major order of ``valid``).
-    indptr0 = np.zeros(m + 1, dtype=np.int32)
-    np.cumsum(per_centre, out=indptr0[1:])
-    uniq0, local0 = sorted_local_rows(tokens[context[valid]], vocab_size)
-    owner_count = np.repeat(count, per_centre)
-    to_hidden = (1.0 / owner_count) if cbow_mean else np.ones_like(owner_count)
-    rows0 = syn0.take(uniq0, axis=0)
-    hidden = np.zeros((m, syn0.shape[1]), dtype=syn0.dtype)
-    add_csr_product(hidden, indptr0, local0, to_hidden.astype(syn0.dtype), rows0)
-
     targets, path_codes, on_path = _paths(tree, tokens[start:stop])
     on_path &= trained[:, None]  # a centre without contexts trains nothing
-    longest = targets.shape[1]
-    uniq1, local1 = sorted_local_rows(targets, vocab_size)
+    uniq1, local1 = sorted_local_rows(targets, syn0.shape[0])
     u_rows = syn1.take(uniq1, axis=0)
-    scores = np.matmul(u_rows.take(local1, axis=0), hidden[:, :, None])[:, :, 0]
+    scores = np.matmul(u_rows.take(local1, axis=0), windows.hidden[:, :, None])[:, :, 0]
     coef, loss = _coefficients(scores, path_codes, on_path, lr, with_loss)
-
-    indptr1 = np.arange(0, (m + 1) * longest, longest, dtype=np.int32)
-    cols1, data1 = local1.ravel(), coef.ravel()
-    errors = np.zeros_like(hidden)
-    add_csr_product(errors, indptr1, cols1, data1, u_rows)
-    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr1, cols1, data1, hidden)
-    syn1[uniq1] = rows1
-    to_context = np.ones_like(owner_count) if cbow_mean else 1.0 / owner_count
-    rows0 = syn0.take(uniq0, axis=0) if shared else rows0
-    add_csr_transpose_product(rows0, indptr0, local0, to_context.astype(syn0.dtype), errors)
-    syn0[uniq0] = rows0
-
-    if updates0 is not None:
-        updates0[uniq0] += np.bincount(local0, minlength=uniq0.size)
+    errors = apply_targets(syn1, uniq1, local1, coef, u_rows, windows.hidden, shared=shared)
+    windows.scatter(syn0, errors, cbow_mean=cbow_mean, shared=shared, updates0=updates0)
     _count_node_updates(updates1, uniq1, local1, on_path)
     return examples, loss
