@@ -34,9 +34,7 @@ import numpy as np
 
 from w2v_spark.train.cbow import ContextWindows, apply_targets
 from w2v_spark.train.rows import (
-    add_csr_product,
-    add_csr_transpose_product,
-    local_rows,
+    scatter_pair_updates,
     sigmoid,
     softplus,
     sorted_local_rows,
@@ -149,35 +147,26 @@ def hs_pair_step(
     vocab_size = syn0.shape[0]
     centre_ids = tokens[start:stop]
     targets, path_codes, on_path = _paths(tree, tokens[context[centre_pos, slot]])
-    longest = targets.shape[1]
     uniq1, local1 = sorted_local_rows(targets, vocab_size)
     v_centres = syn0.take(centre_ids, axis=0)
     u_rows = syn1.take(uniq1, axis=0)
     scores = np.matmul(u_rows.take(local1, axis=0), v_centres.take(centre_pos, axis=0)[:, :, None])
     coef, loss = _coefficients(scores[:, :, 0], path_codes, on_path, lr, with_loss)
 
-    # C: one row per centre position, its pairs' path entries in pair order (row-sorted).
     per_centre_pairs = np.count_nonzero(valid, axis=1)
-    indptr = np.zeros(stop - start + 1, dtype=np.int32)
-    np.cumsum(per_centre_pairs * longest, out=indptr[1:])
-    cols, data = local1.ravel(), coef.ravel()
-    delta_centres = np.zeros_like(v_centres)
-    add_csr_product(delta_centres, indptr, cols, data, u_rows)
-    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
-    syn1[uniq1] = rows1
-    # Repeated centre words: their positions summed into one row by a 0/1 selector.
-    uniq0, local0 = local_rows(centre_ids, vocab_size)
-    local0 = local0.astype(np.int32)
-    rows0 = syn0.take(uniq0, axis=0)
-    positions = np.arange(stop - start + 1, dtype=np.int32)
-    ones = np.ones(stop - start, dtype=syn0.dtype)
-    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
-    syn0[uniq0] = rows0
-
-    if updates0 is not None:
-        per_row0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
-        updates0[uniq0] += per_row0.astype(np.int64)
+    scatter_pair_updates(
+        syn0,
+        syn1,
+        centre_ids,
+        v_centres,
+        u_rows,
+        uniq1,
+        local1,
+        coef,
+        per_centre_pairs,
+        shared=shared,
+        updates0=updates0,
+    )
     _count_node_updates(updates1, uniq1, local1, on_path)
     return pairs, loss
 

@@ -62,9 +62,7 @@ from w2v_spark.train.params import (
     TrainStats,
 )
 from w2v_spark.train.rows import (
-    add_csr_product,
-    add_csr_transpose_product,
-    local_rows,
+    scatter_pair_updates,
     sigmoid,
     softplus,
     sorted_local_rows,
@@ -302,31 +300,19 @@ def _pair_step(
         losses[:, 1:][masked] = 0.0
         loss = float(losses.sum(dtype=np.float64))
 
-    per_centre_pairs = np.count_nonzero(valid, axis=1)
-    indptr = np.zeros(stop - start + 1, dtype=np.int32)
-    np.cumsum(per_centre_pairs * k1, out=indptr[1:])
-    cols = local1.ravel()
-    data = coef.ravel()
-    delta_centres = np.zeros_like(v_centres)
-    add_csr_product(delta_centres, indptr, cols, data, u_rows)
-    # Other processes may write these rows too (shared): re-read them so their updates since
-    # the gather are kept; otherwise u_rows still holds syn1neg[uniq1].
-    rows1 = syn1neg.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
-    syn1neg[uniq1] = rows1
-    # Repeated centre words: sum their positions into one row (a 0/1 selector, one 1 per
-    # position, applied as the transpose of a CSR matrix with one entry per row).
-    uniq0, local0 = local_rows(centre_ids, vocab_size)
-    local0 = local0.astype(np.int32)
-    rows0 = syn0.take(uniq0, axis=0)
-    positions = np.arange(stop - start + 1, dtype=np.int32)
-    ones = np.ones(stop - start, dtype=syn0.dtype)
-    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
-    syn0[uniq0] = rows0
-
-    if updates0 is not None:
-        per_row0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
-        updates0[uniq0] += per_row0.astype(np.int64)
+    scatter_pair_updates(
+        syn0,
+        syn1neg,
+        centre_ids,
+        v_centres,
+        u_rows,
+        uniq1,
+        local1,
+        coef,
+        np.count_nonzero(valid, axis=1),
+        shared=shared,
+        updates0=updates0,
+    )
     if updates1 is not None:
         targets_updated = local1.copy()
         targets_updated[:, 1:][masked] = uniq1.size  # an extra bin, dropped below

@@ -98,3 +98,48 @@ def add_csr_transpose_product(
     _csc_matvecs(
         out.shape[0], x.shape[0], x.shape[1], indptr, indices, data, x.ravel(), out.ravel()
     )
+
+
+def scatter_pair_updates(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    centre_ids: np.ndarray,
+    v_centres: np.ndarray,
+    u_rows: np.ndarray,
+    uniq1: np.ndarray,
+    local1: np.ndarray,
+    coef: np.ndarray,
+    per_centre_pairs: np.ndarray,
+    *,
+    shared: bool,
+    updates0: np.ndarray | None,
+) -> None:
+    """Apply a skip-gram step's updates (negative sampling or hierarchical softmax alike).
+
+    ``C`` is one CSR matrix with a row per centre position and its pairs' target entries
+    (``local1``, ``coef``: (pairs, t), pair by pair, so already row-sorted and ``indptr`` is a
+    cumulative sum): ``C @ U`` moves the centres, ``C.T @ V`` is added straight into the
+    output rows ``syn1[uniq1]``. ``v_centres`` (centres, dim) and ``u_rows`` hold the pre-step
+    values. Repeated centre words are summed into one row by a 0/1 selector (the transpose
+    of a CSR matrix with one entry per position). ``shared``: other processes write the
+    weights too, so rows are re-read before adding (their updates since the gather are kept).
+    """
+    width = local1.shape[1]
+    indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
+    np.cumsum(per_centre_pairs * width, out=indptr[1:])
+    cols, data = local1.ravel(), coef.ravel()
+    delta_centres = np.zeros_like(v_centres)
+    add_csr_product(delta_centres, indptr, cols, data, u_rows)
+    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
+    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
+    syn1[uniq1] = rows1
+    uniq0, local0 = local_rows(centre_ids, syn0.shape[0])
+    local0 = local0.astype(np.int32)
+    rows0 = syn0.take(uniq0, axis=0)
+    positions = np.arange(centre_ids.size + 1, dtype=np.int32)
+    ones = np.ones(centre_ids.size, dtype=syn0.dtype)
+    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
+    syn0[uniq0] = rows0
+    if updates0 is not None:
+        per_row0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
+        updates0[uniq0] += per_row0.astype(np.int64)
