@@ -10,6 +10,7 @@ import pytest
 
 from tests.planted import planted_corpus
 from w2v_spark.config import TrainConfig
+from w2v_spark.train.averaging import RowBlock
 from w2v_spark.train.kernel import init_weights, train_sentences
 from w2v_spark.train.params import DEFAULT_STEP_TOKENS, SgnsParams
 from w2v_spark.train.replicas import attach_shared_weights, remove_shared_weights
@@ -151,13 +152,27 @@ def test_executor_tasks_report_rates_that_continue_each_other_and_one_replica(sp
     assert all(STATS_KEY in r for r in records)
 
 
+@pytest.mark.parametrize("replicas", ["executor", "partition"])
+def test_each_task_records_its_phases_and_the_bytes_it_sent(spark, corpus, replicas):
+    sentences = corpus[2]
+    total = sum(map(len, sentences))
+    records = run_tasks(spark, corpus, (sentences[:100], sentences[100:]), replicas, total)
+    for i, record in enumerate(records):
+        phases = record[(TASK_KEY, i)][4]
+        sent = sum(v.nbytes for k, v in record.items() if isinstance(v, RowBlock))
+        assert sent > 0 and phases["report_bytes"] == sent
+        assert phases["train_seconds"] > 0
+        assert phases["attach_seconds"] >= 0 and phases["report_seconds"] >= 0
+        assert phases["worker_peak_bytes"] > 2**20
+
+
 def test_private_copies_each_follow_their_own_share_of_the_schedule(spark, corpus):
     sentences = corpus[2]
     # Two copies side by side: each word of a copy is two words of the run.
     total = sum(map(len, sentences)) // 2
     records = run_tasks(spark, corpus, (sentences[:100], sentences[100:]), "partition", total)
     for i, record in enumerate(records):
-        words_first, words_last, rate_first, rate_last = record[(TASK_KEY, i)]
+        words_first, words_last, rate_first, rate_last, _ = record[(TASK_KEY, i)]
         assert (words_first, words_last) == (0, 9_000)
         assert rate_first == ALPHA
         assert rate_last == pytest.approx(learning_rate(ALPHA, MIN_ALPHA, 0.9))

@@ -136,6 +136,12 @@ class TrainConfig:
     # (2.58, 5.23, 4.54, 2.78, 2.41) before ending at 0.93x gensim: not yet a safe default
     # (benchmarks/README.md). One copy (local mode) always trains at alpha.
     copy_alpha_scale: float = 1.0
+    # Where an executor's tasks keep the copy they share (replicas = "executor"): a directory of
+    # the executor's own under this one. /dev/shm is memory (tmpfs), so no disk writeback
+    # competes with training, which at 1M words x 300 dims stalled the tasks in I/O wait
+    # (benchmarks/README.md); "" or a directory without room for three model copies: Spark's
+    # work directory (on disk), with a warning in the executor's log.
+    shared_memory_dir: str = "/dev/shm"
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
     # Write a checkpoint after every epoch so a crashed run can --resume.

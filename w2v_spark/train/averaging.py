@@ -87,6 +87,10 @@ class RowBlock:
     stats1: np.ndarray
     rows1: np.ndarray
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.stats0, self.rows0, self.stats1, self.rows1))
+
     def __add__(self, other: RowBlock) -> RowBlock:
         return RowBlock(
             self.stats0 + other.stats0,

@@ -87,7 +87,7 @@ from w2v_spark.train.params import TrainStats
 from w2v_spark.train.replicas import (
     executor_count,
     is_local_master,
-    remove_shared_weights,
+    remove_replica_files,
     resolve_replicas,
 )
 from w2v_spark.train.rotation import BlockLayout, train_epoch_by_blocks
@@ -114,6 +114,7 @@ class SyncResult:
     stats: TrainStats
     tasks: dict[int, tuple]
     replicas: int
+    combine_seconds: float = 0.0
 
 
 def is_row_block(key: object) -> bool:
@@ -173,7 +174,7 @@ def run_sync(
     if deltas:
         blocks = reduce(blocks.map(lambda kv: replica_row_block(kv) if is_row_block(kv[0]) else kv))
     stats, tasks, names = TrainStats(), {}, set()
-    replicas = 0
+    replicas, combine_seconds = 0, 0.0
     for key, value in blocks.toLocalIterator():
         if not is_row_block(key):  # partition 0: all of these come before any row block
             if key == STATS_KEY:
@@ -184,6 +185,7 @@ def run_sync(
                 names.add(key[1])
             continue
         replicas = replicas or max(len(names), 1)
+        applying = time.perf_counter()
         start = key * BLOCK_ROWS
         for i, (weights, s, rows) in enumerate(
             ((syn0, value.stats0, value.rows0), (syn1neg, value.stats1, value.rows1))
@@ -192,8 +194,32 @@ def run_sync(
                 add_mean_change(weights, momentum[i], start, s, rows, replicas, deltas=deltas)
             else:
                 average_touched_rows(weights, start, s, rows, deltas=deltas)
+        combine_seconds += time.perf_counter() - applying
     replicas = max(len(names), 1)
-    return SyncResult(stats, tasks, replicas)
+    return SyncResult(stats, tasks, replicas, combine_seconds)
+
+
+def sync_phases(
+    sync: int, broadcast_seconds: float, job_seconds: float, result: SyncResult
+) -> dict:
+    """One sync's timings for ``metrics.json``: the driver's broadcast, the whole Spark job
+    (tasks, shuffle, reduce and the driver's combine), the driver's combine alone, and the
+    tasks' phases (:func:`~w2v_spark.train.sync_task.task_phases`): the slowest task's
+    attach, train and report seconds, the bytes all tasks sent and the largest worker peak."""
+    phases = [t[4] for t in result.tasks.values() if len(t) > 4]
+    slowest = {
+        key: round(max((p[key] for p in phases), default=0.0), 3)
+        for key in ("attach_seconds", "train_seconds", "report_seconds")
+    }
+    return {
+        "sync": sync,
+        "broadcast_seconds": round(broadcast_seconds, 3),
+        "job_seconds": round(job_seconds, 3),
+        "combine_seconds": round(result.combine_seconds, 3),
+        **slowest,
+        "report_bytes": sum(p["report_bytes"] for p in phases),
+        "worker_peak_bytes": max((p["worker_peak_bytes"] for p in phases), default=0),
+    }
 
 
 def train_model(
@@ -297,7 +323,9 @@ def train_into(
         else min(executor_count(spark), num_partitions)
     )
     momentum = None
-    if averaging == "momentum":
+    # One executor (a local master) is one copy: block momentum's mu is 0 and its rule the
+    # mean, so the driver keeps no move (M bytes less).
+    if averaging == "momentum" and not (replicas == "executor" and is_local_master(sc.master)):
         momentum = checkpoint.momentum if checkpoint and checkpoint.momentum else None
         momentum = momentum or (np.zeros_like(syn0), np.zeros_like(syn1neg))
     run_token = uuid.uuid4().hex
@@ -321,6 +349,7 @@ def train_into(
         for epoch in range(first_epoch, cfg.epochs + 1):
             started = time.perf_counter()
             epoch_stats, epoch_tasks, epoch_copies = TrainStats(), [], [copies]
+            epoch_syncs: list[dict] = []
             if blocked:
                 epoch_stats = train_epoch_by_blocks(
                     spark, sentences, syn0, syn1neg, tables, layout, cfg, epoch
@@ -336,7 +365,9 @@ def train_into(
                     ]
                     start_from_look_ahead(syn0, syn1neg, momentum, copies, rates)
                 scale = resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging)
+                broadcasting = time.perf_counter()
                 weights = sc.broadcast((syn0, syn1neg))
+                broadcast_seconds = time.perf_counter() - broadcasting
                 task = SyncTask(
                     weights=weights,
                     tables=tables,
@@ -351,13 +382,17 @@ def train_into(
                     averaging=averaging,
                     replicas=replicas,
                     run_token=run_token,
+                    shared_dir=cfg.shared_memory_dir,
                 )
                 name = f"epoch {epoch}/{cfg.epochs}: train"
                 if syncs > 1:
                     name += f" (sync {sync + 1}/{syncs})"
+                running = time.perf_counter()
                 with job_group(spark, name):
                     result = run_sync(sentences, syn0, syn1neg, task, reducers, momentum)
+                job_seconds = time.perf_counter() - running
                 weights.unpersist()
+                epoch_syncs.append(sync_phases(sync + 1, broadcast_seconds, job_seconds, result))
                 epoch_stats = epoch_stats + result.stats
                 epoch_tasks += [
                     {"sync": sync + 1, "partition": p, "lr_first": t[2], "lr_last": t[3]}
@@ -377,6 +412,8 @@ def train_into(
                 metrics[-1]["blocks"] = num_partitions
                 metrics[-1]["block_passes"] = cfg.block_passes
             metrics[-1]["tasks"] = epoch_tasks
+            if epoch_syncs:
+                metrics[-1]["syncs"] = epoch_syncs
             log_progress(metrics, cfg.epochs)
             check_epoch_trained(metrics, cfg)
             check_loss_falls(metrics, cfg)
@@ -391,7 +428,9 @@ def train_into(
                     }
                     save_checkpoint(spark, out, epoch, syn0, syn1neg, state, momentum=momentum)
     finally:
-        remove_shared_weights(run_token)  # the driver's copy (local mode); executors' go with them
+        if replicas == "executor":
+            with job_group(spark, "train: remove the executors' shared copies"):
+                remove_replica_files(spark, run_token)
     sentences.unpersist()
     tables.unpersist()
     if layout is not None:

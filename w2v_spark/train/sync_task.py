@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -96,7 +98,13 @@ class SyncTask:
     ``replicas``: ``"partition"``, each partition trains its own copy of the broadcast and sends
     back its touched rows keyed by block; ``"executor"``, the partitions of one executor train
     one shared copy (:mod:`w2v_spark.train.replicas`, files named by ``run_token``) and each sends
-    back the copy's changes since the executor's last report, keyed by (executor, block).
+    back the copy's changes since the executor's last report, keyed by (executor, block), in
+    files under ``shared_dir`` (``train.shared_memory_dir``,
+    :func:`~w2v_spark.train.replicas.replica_root`).
+
+    Each task's record (``(TASK_KEY, partition)``) also carries its phases
+    (:func:`task_phases`): seconds to attach the copy, train and report, the bytes of row
+    blocks it sent and its Python worker's peak memory.
     """
 
     weights: Broadcast
@@ -112,6 +120,7 @@ class SyncTask:
     averaging: str
     replicas: str = "partition"
     run_token: str = ""
+    shared_dir: str = ""
 
     def __call__(
         self, index: int, sentences: Iterator[np.ndarray]
@@ -156,44 +165,73 @@ class SyncTask:
         limit = round(span / self.progress_per_word) if self.progress_per_word > 0 else 0
         return TaskSchedule(claim, limit)
 
-    def _task_record(self, index: int, schedule: TaskSchedule) -> tuple[object, object]:
+    def _task_record(
+        self, index: int, schedule: TaskSchedule, phases: dict
+    ) -> tuple[object, object]:
         alpha, min_alpha = self.params.alpha, self.params.min_alpha
         rates = [
             learning_rate(alpha, min_alpha, self.progress_start + w * self.progress_per_word)
             for w in (schedule.first, schedule.last)
         ]
-        return (TASK_KEY, index), (schedule.first, schedule.last, *rates)
+        return (TASK_KEY, index), (schedule.first, schedule.last, *rates, phases)
 
     def _train_own_copy(self, index: int, share: list[np.ndarray]) -> Iterator[tuple[int, object]]:
+        started = time.perf_counter()
         syn0, syn1neg = self.weights.value
         updates0 = np.zeros(len(syn0), dtype=np.int64)
         updates1 = np.zeros(len(syn1neg), dtype=np.int64)
         schedule = self._schedule()
         try:
+            attached = time.perf_counter()
             stats = self._train(
                 index, share, syn0, syn1neg, updates0, updates1, words_before=schedule
             )
+            trained = time.perf_counter()
             yield STATS_KEY, stats
-            yield self._task_record(index, schedule)
             yield (REPLICA_KEY, f"partition {index}"), 1
-            yield from touched_row_blocks(syn0, syn1neg, updates0, updates1)
+            sent = 0
+            for block, rows in touched_row_blocks(syn0, syn1neg, updates0, updates1):
+                sent += rows.nbytes
+                yield block, rows
+            yield self._task_record(index, schedule, task_phases(started, attached, trained, sent))
         finally:
             forget_broadcast_value(self.weights)
 
     def _train_shared(self, index: int, share: list[np.ndarray]) -> Iterator[tuple[object, object]]:
-        replica = attach_shared_weights(self.run_token, self.epoch, self.sync, self.weights)
+        started = time.perf_counter()
+        replica = attach_shared_weights(
+            self.run_token, self.epoch, self.sync, self.weights, shared_dir=self.shared_dir
+        )
+        attached = time.perf_counter()
         updates0 = np.zeros(replica.weights.shape[1], dtype=np.int64)
         updates1 = np.zeros(replica.weights.shape[1], dtype=np.int64)
         schedule = self._schedule(replica.claim_words)
         stats = self._train(
             index, share, *replica.weights, updates0, updates1, shared=True, words_before=schedule
         )
+        trained = time.perf_counter()
         yield STATS_KEY, stats
-        yield self._task_record(index, schedule)
         name = replica_id()
         yield (REPLICA_KEY, name), 1
+        sent = 0
         for block, rows in replica.report_changes(updates0, updates1):
+            sent += rows.nbytes
             yield (name, block), rows
+        yield self._task_record(index, schedule, task_phases(started, attached, trained, sent))
+
+
+def task_phases(started: float, attached: float, trained: float, sent: int) -> dict:
+    """A task's phases from its ``perf_counter`` marks: ``attach_seconds`` (get the copy: the
+    broadcast, and with a shared copy the files), ``train_seconds``, ``report_seconds`` (row
+    blocks built and handed to Spark), ``report_bytes`` (their size) and ``worker_peak_bytes``
+    (the Python worker's peak resident memory so far, ``ru_maxrss``)."""
+    return {
+        "attach_seconds": attached - started,
+        "train_seconds": trained - attached,
+        "report_seconds": time.perf_counter() - trained,
+        "report_bytes": sent,
+        "worker_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
 
 
 @dataclass

@@ -285,7 +285,9 @@ def write_vocabulary(
                     summary.replacement_chars,
                     corpus,
                 )
-            storage.write_text(spark, storage.join(tmp, paths.VOCAB_META), meta_json(summary, config))
+            storage.write_text(
+                spark, storage.join(tmp, paths.VOCAB_META), meta_json(summary, config)
+            )
             storage.write_text(spark, storage.join(tmp, paths.CONFIG), config.to_json())
     finally:
         chunks.unpersist()
