@@ -98,7 +98,7 @@ def test_a_run_asking_for_too_many_partitions_trains_in_the_capped_number(
     assert sorted({t["partition"] for t in result.metrics[0]["tasks"]}) == [0, 1, 2, 3]
 
 
-def test_an_executor_copy_trains_in_shared_memory_records_its_phases_and_is_removed(
+def test_a_local_executor_copy_is_placed_in_shared_memory_read_back_and_removed(
     spark, small_vocab, tmp_path
 ):
     shm = tmp_path / "shm"
@@ -108,15 +108,13 @@ def test_an_executor_copy_trains_in_shared_memory_records_its_phases_and_is_remo
     result = train_model(
         spark, build_config({}, settings), vocab_dir=small_vocab, out=str(tmp_path / "model")
     )
-    model_bytes = 2 * len(result.words) * 8 * 4
     for epoch in result.metrics:
         (sync,) = epoch["syncs"]
         assert sync["sync"] == 1
         assert 0 < sync["train_seconds"] < sync["job_seconds"] <= epoch["seconds"]
-        assert sync["broadcast_seconds"] >= 0 and sync["combine_seconds"] >= 0
-        # Two tasks each send at most one block of rows (4 bytes a value) and counts (2 x 8
-        # bytes a row) per matrix: 1.5 x the model's bytes at dim 8.
-        assert 0 < sync["report_bytes"] <= 2 * 1.5 * model_bytes
+        assert sync["broadcast_seconds"] > 0 and sync["combine_seconds"] > 0
+        # A local master: the driver placed the copy and read it back; no rows were sent.
+        assert sync["report_bytes"] == 0
         assert sync["worker_peak_bytes"] > 0
     assert list(shm.iterdir()) == []  # the executor's copy went with the run
     work = Path(SparkFiles.getRootDirectory())

@@ -152,6 +152,19 @@ def test_partitions_learn_the_planted_analogies_like_one_process(
     assert not list(Path(root).glob("w2v-shared-*")), "shared weights left behind"
 
 
+def test_executor_copies_broadcast_and_reported_row_by_row_learn_the_planted_analogies(
+    spark, planted, planted_vocab, tmp_path, monkeypatch
+):
+    # A cluster's path in local mode: broadcast, the tasks report the rows they updated,
+    # reduce, combine (a local master otherwise places the copy and reads it back).
+    monkeypatch.setattr(training, "reads_back", lambda replicas, master: False)
+    result = train(spark, planted_vocab, tmp_path / "model", "train.num_partitions=2")
+    assert solved_fraction(result.words, result.syn0, planted[1]) >= 0.9
+    for epoch in result.metrics:
+        (sync,) = epoch["syncs"]
+        assert sync["report_bytes"] > 0 and epoch["replicas"] == 1
+
+
 def test_one_partition_trains_exactly_the_kernels_own_loop(spark, planted_vocab, tmp_path):
     # One partition has no one to share a replica with: the default executor replicas fall
     # back to the task's own copy (full-speed steps, bit-reproducible), so Spark adds nothing

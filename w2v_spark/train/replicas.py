@@ -138,6 +138,12 @@ def _sweep_orphans(shared_dir: str) -> None:
             log.info("removed the shared copies of a finished executor: %s", entry)
 
 
+def _executor_pid() -> int:
+    """A process that lives as long as the executor: a Python worker's parent (the worker
+    daemon, or the executor JVM), or the driver itself when it makes the copy (local mode)."""
+    return os.getppid() if SparkFiles._is_running_on_worker else os.getpid()
+
+
 def _choose_root(shared_dir: str, nbytes: int, work: str) -> tuple[str, str]:
     """``(root, why_not)``: this executor's own directory under ``shared_dir`` if it can hold
     ``nbytes``, else ``work`` and the reason."""
@@ -151,7 +157,7 @@ def _choose_root(shared_dir: str, nbytes: int, work: str) -> tuple[str, str]:
         owner = os.path.join(root, "owner.json")
         if not os.path.exists(owner):
             with open(f"{owner}.tmp-{os.getpid()}", "w") as handle:
-                json.dump({"work": os.path.abspath(work), "pid": os.getppid()}, handle)
+                json.dump({"work": os.path.abspath(work), "pid": _executor_pid()}, handle)
             os.rename(f"{owner}.tmp-{os.getpid()}", owner)
         stat = os.statvfs(root)
         free = stat.f_bavail * stat.f_frsize
@@ -205,7 +211,7 @@ class SharedReplica:
     and the same weights as last reported to the driver."""
 
     weights: np.memmap
-    reported: np.memmap
+    reported: np.memmap | None
     lock: str
     words: np.memmap | None = None
 
@@ -244,6 +250,7 @@ class SharedReplica:
         included.) Each row is read once under the executor's lock, and that very copy becomes
         the reported value, so a write made meanwhile is reported next time, never twice.
         """
+        assert self.reported is not None, "a copy placed by the driver is read back, not reported"
         touched0, touched1 = np.flatnonzero(updates0), np.flatnonzero(updates1)
         bounds = np.arange(0, self.weights.shape[1] + block_rows, block_rows)
         cuts = [np.searchsorted(t, bounds) for t in (touched0, touched1)]
@@ -289,7 +296,7 @@ def attach_shared_weights(
     run_token: str,
     epoch: int,
     sync: int,
-    weights: Broadcast,
+    weights: Broadcast | None,
     root: str | None = None,
     shared_dir: str = "",
 ) -> SharedReplica:
@@ -299,6 +306,7 @@ def attach_shared_weights(
     lock, written then renamed, so no task maps a half-copied file); later tasks only map it
     and never deserialise the broadcast. The run's earlier syncs' files are deleted then (a
     task still mapping one keeps its mapping; the memory goes with the last unmap).
+    ``weights`` is None when the driver placed the copy itself (:func:`place_local_copy`).
 
     ``root``: the directory of the files; by default :func:`replica_root` chooses one under
     ``shared_dir``, or Spark's work directory.
@@ -312,22 +320,59 @@ def attach_shared_weights(
     lock = os.path.join(root, f"{_PREFIX}{run_token}.lock")
     with _locked(lock):
         if not os.path.exists(path):
-            for stale in glob.glob(os.path.join(root, f"{_PREFIX}{run_token}-e*.npy")):
-                os.unlink(stale)
+            if weights is None:
+                raise FileNotFoundError(f"the driver's copy {path} is gone")
             value = weights.value
-            # The weights file last: it says the others exist.
-            np.save(f"{words}.tmp-{os.getpid()}.npy", np.zeros(1, np.int64))
-            os.rename(f"{words}.tmp-{os.getpid()}.npy", words)
-            _write_copy(reported, value)
-            _write_copy(path, value)
+            _write_files(root, run_token, path, value, reported=True)
             del value
             weights.__dict__.pop("_value", None)  # this worker's cached copy is not needed
     return SharedReplica(
         np.load(path, mmap_mode="r+"),
-        np.load(reported, mmap_mode="r+"),
+        np.load(reported, mmap_mode="r+") if os.path.exists(reported) else None,
         lock,
         np.load(words, mmap_mode="r+"),
     )
+
+
+def _write_files(
+    root: str, run_token: str, path: str, value: tuple[np.ndarray, np.ndarray], reported: bool
+) -> None:
+    """A sync's files, under the run's lock: delete the earlier syncs', then the word counter,
+    the reported copy (if asked) and the weights, last: their presence says the rest exist."""
+    for stale in glob.glob(os.path.join(root, f"{_PREFIX}{run_token}-e*.npy")):
+        os.unlink(stale)
+    words = path.replace(".npy", ".words.npy")
+    np.save(f"{words}.tmp-{os.getpid()}.npy", np.zeros(1, np.int64))
+    os.rename(f"{words}.tmp-{os.getpid()}.npy", words)
+    if reported:
+        _write_copy(path.replace(".npy", ".reported.npy"), value)
+    _write_copy(path, value)
+
+
+def place_local_copy(
+    run_token: str, epoch: int, sync: int, syn0: np.ndarray, syn1neg: np.ndarray, shared_dir: str
+) -> str:
+    """Under a local master, the driver writes the sync's shared copy itself; returns its path.
+
+    The one executor runs in the driver's JVM and its Python workers on the driver's machine,
+    so they map the file the driver wrote: no broadcast to serialise and deserialise, no
+    reported copy, and nothing to report, shuffle or combine. After the sync the driver reads
+    the trained copy back (:func:`read_local_copy`): one copy of the model each way.
+    """
+    root = replica_root(run_token, shared_dir, lambda: 2 * (syn0.nbytes + syn1neg.nbytes))
+    path = shared_weights_path(run_token, epoch, sync, root)
+    with _locked(os.path.join(root, f"{_PREFIX}{run_token}.lock")):
+        _write_files(root, run_token, path, (syn0, syn1neg), reported=False)
+    return path
+
+
+def read_local_copy(path: str, syn0: np.ndarray, syn1neg: np.ndarray) -> None:
+    """Copy the trained shared copy at ``path`` (:func:`place_local_copy`) into the driver's
+    ``syn0``/``syn1neg``, in place."""
+    trained = np.load(path, mmap_mode="r")
+    syn0[:] = trained[0]
+    syn1neg[:] = trained[1]
+    del trained
 
 
 def _model_bytes(weights: Broadcast) -> int:

@@ -14,6 +14,13 @@ default in local mode, or ``"partition"``), per epoch and per sync (``train.sync
 4. NaN/Inf in the weights stop the run with the epoch named; so does a loss that rises two
    epochs running; the last checkpoint stays.
 
+Under a local master with executor replicas (the default there) steps 1 and 3 are a copy
+each way: the driver writes the sync's shared copy to the file its executor's tasks map
+(:func:`~w2v_spark.train.replicas.place_local_copy`, ``/dev/shm`` by default) and reads the
+trained copy back after the job; nothing is broadcast, reported, shuffled or combined.
+Each sync's phases (broadcast or copy, the tasks' attach / train / report, the job, the
+combine or read-back) are kept in ``metrics.json`` (``"syncs"``).
+
 How many copies were combined (``replicas``) and each task's first and last learning rate
 are kept in ``metrics.json`` per epoch. After each epoch a checkpoint is published
 (:mod:`w2v_spark.train.checkpoint`) and a progress line is logged. At the end the vectors are written
@@ -27,7 +34,8 @@ checkpoints and resume are the same in both modes; the tree
 subsampling and noise tables.
 
 Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes), with ``"momentum"`` also
-their last move (as much again), the broadcast's serialised copy, and one reduced partition of
+their last move (as much again), the broadcast's serialised copy (under a local master with
+executor replicas instead the shared copy, in ``/dev/shm``), and one reduced partition of
 row blocks at a time; each Python worker holds one copy of both matrices (it trains the
 broadcast value in place), its partition's sentences and the row blocks it sends back.
 """
@@ -87,6 +95,8 @@ from w2v_spark.train.params import TrainStats
 from w2v_spark.train.replicas import (
     executor_count,
     is_local_master,
+    place_local_copy,
+    read_local_copy,
     remove_replica_files,
     resolve_replicas,
 )
@@ -115,6 +125,14 @@ class SyncResult:
     tasks: dict[int, tuple]
     replicas: int
     combine_seconds: float = 0.0
+
+
+def reads_back(replicas: str, master: str) -> bool:
+    """Whether the driver places each sync's shared copy itself and reads it back
+    (:func:`~w2v_spark.train.replicas.place_local_copy`): executor replicas under a local
+    master, whose one executor runs on the driver's machine. Otherwise the weights are
+    broadcast and the tasks report the rows they updated."""
+    return replicas == "executor" and is_local_master(master)
 
 
 def is_row_block(key: object) -> bool:
@@ -329,6 +347,7 @@ def train_into(
         momentum = checkpoint.momentum if checkpoint and checkpoint.momentum else None
         momentum = momentum or (np.zeros_like(syn0), np.zeros_like(syn1neg))
     run_token = uuid.uuid4().hex
+    read_back = reads_back(replicas, sc.master)
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions (one replica per %s, "
         "%d expected), epochs %d..%d, %d sync(s)/epoch, averaging %s, copies at %gx alpha",
@@ -366,7 +385,13 @@ def train_into(
                     start_from_look_ahead(syn0, syn1neg, momentum, copies, rates)
                 scale = resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging)
                 broadcasting = time.perf_counter()
-                weights = sc.broadcast((syn0, syn1neg))
+                if read_back:  # one executor on this machine: it maps the driver's file
+                    copy = place_local_copy(
+                        run_token, epoch, sync, syn0, syn1neg, cfg.shared_memory_dir
+                    )
+                    weights = None
+                else:
+                    weights = sc.broadcast((syn0, syn1neg))
                 broadcast_seconds = time.perf_counter() - broadcasting
                 task = SyncTask(
                     weights=weights,
@@ -383,6 +408,7 @@ def train_into(
                     replicas=replicas,
                     run_token=run_token,
                     shared_dir=cfg.shared_memory_dir,
+                    read_back=read_back,
                 )
                 name = f"epoch {epoch}/{cfg.epochs}: train"
                 if syncs > 1:
@@ -390,8 +416,13 @@ def train_into(
                 running = time.perf_counter()
                 with job_group(spark, name):
                     result = run_sync(sentences, syn0, syn1neg, task, reducers, momentum)
+                if read_back:
+                    reading = time.perf_counter()
+                    read_local_copy(copy, syn0, syn1neg)
+                    result.combine_seconds += time.perf_counter() - reading
+                else:
+                    weights.unpersist()
                 job_seconds = time.perf_counter() - running
-                weights.unpersist()
                 epoch_syncs.append(sync_phases(sync + 1, broadcast_seconds, job_seconds, result))
                 epoch_stats = epoch_stats + result.stats
                 epoch_tasks += [

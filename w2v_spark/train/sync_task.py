@@ -100,14 +100,16 @@ class SyncTask:
     one shared copy (:mod:`w2v_spark.train.replicas`, files named by ``run_token``) and each sends
     back the copy's changes since the executor's last report, keyed by (executor, block), in
     files under ``shared_dir`` (``train.shared_memory_dir``,
-    :func:`~w2v_spark.train.replicas.replica_root`).
+    :func:`~w2v_spark.train.replicas.replica_root`). ``read_back``: under a local master the
+    driver wrote the copy itself (``weights`` is None) and reads it back after the sync, so
+    tasks send no rows (:func:`~w2v_spark.train.replicas.place_local_copy`).
 
     Each task's record (``(TASK_KEY, partition)``) also carries its phases
     (:func:`task_phases`): seconds to attach the copy, train and report, the bytes of row
     blocks it sent and its Python worker's peak memory.
     """
 
-    weights: Broadcast
+    weights: Broadcast | None
     tables: Broadcast
     seed: int
     epoch: int
@@ -121,6 +123,7 @@ class SyncTask:
     replicas: str = "partition"
     run_token: str = ""
     shared_dir: str = ""
+    read_back: bool = False
 
     def __call__(
         self, index: int, sentences: Iterator[np.ndarray]
@@ -214,7 +217,7 @@ class SyncTask:
         name = replica_id()
         yield (REPLICA_KEY, name), 1
         sent = 0
-        for block, rows in replica.report_changes(updates0, updates1):
+        for block, rows in () if self.read_back else replica.report_changes(updates0, updates1):
             sent += rows.nbytes
             yield (name, block), rows
         yield self._task_record(index, schedule, task_phases(started, attached, trained, sent))
