@@ -394,3 +394,30 @@ def test_two_executors_train_blocks_in_rotation_to_the_same_vectors_as_local_mod
     assert local_accuracy >= 0.9
     assert cluster_accuracy >= 0.9
     assert cluster_accuracy >= local_accuracy - 0.05
+
+
+def test_two_executors_with_shared_copies_report_them_and_remove_them(
+    cluster, killed_run, tmp_path
+):
+    # train.replicas=executor on a cluster: each executor's tasks share a copy in a directory
+    # of its own under the shared-memory directory, report the rows they updated, and the
+    # run's end deletes the copies on the executors.
+    run, _ = killed_run
+    cluster.ensure_workers()
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    model = tmp_path / "model"
+    cluster.run(
+        "train.py",
+        *("--vocab", str(run / "vocab"), "--out", str(model)),
+        *("--set", "train.replicas=executor", "--set", "train.num_partitions=4"),
+        *("--set", f"train.shared_memory_dir={shm}"),
+        log=tmp_path / "train.log",
+    )
+    assert_valid_model(model, len(read_vocab(run / "vocab")))
+    metrics = json.loads((model / "metrics.json").read_text())["epochs"]
+    assert [m["replicas"] for m in metrics] == [2] * EPOCHS
+    syncs = [s for m in metrics for s in m["syncs"]]
+    assert len(syncs) == 2 * EPOCHS and all(s["report_bytes"] > 0 for s in syncs)
+    assert metrics[-1]["loss"] < metrics[0]["loss"]
+    assert list(shm.iterdir()) == [], "shared copies left behind on the executors"

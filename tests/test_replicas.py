@@ -22,6 +22,7 @@ from w2v_spark.train.replicas import (
     remove_shared_weights,
     replica_id,
     resolve_replicas,
+    resolve_shared_memory_dir,
 )
 from w2v_spark.train.sampling import keep_probabilities, noise_cdf, partition_rng
 
@@ -161,6 +162,13 @@ def test_a_new_sync_starts_from_its_broadcast_and_deletes_the_previous_files(spa
     finally:
         old.unpersist()
         new.unpersist()
+
+
+def test_auto_puts_models_from_a_gib_in_shared_memory_and_smaller_ones_in_the_work_dir():
+    assert resolve_shared_memory_dir("auto", 2**30) == "/dev/shm"
+    assert resolve_shared_memory_dir("auto", 2**30 - 1) == ""
+    assert resolve_shared_memory_dir("", 2**40) == ""  # as given
+    assert resolve_shared_memory_dir("/mnt/ram", 10) == "/mnt/ram"
 
 
 def test_a_lone_partition_trains_its_own_copy_whatever_replicas_says():

@@ -3,7 +3,8 @@
 With ``train.replicas = "executor"`` (the default) the partitions that run on one executor
 do not each train a private copy of the weights. The first task of a sync on an executor
 copies the broadcast ``(syn0, syn1neg)`` into a memory-mapped file of the executor's
-(:func:`replica_root`: under ``/dev/shm`` by default, else in its Spark work directory); every
+(:func:`replica_root`: under ``/dev/shm`` for models from 1 GiB, else in its Spark work
+directory, :func:`resolve_shared_memory_dir`); every
 task of that sync on that executor maps the same file and trains it in place, lock-free, as
 gensim's worker threads share one model in one process. Tasks that run one after another
 continue from each other's weights; tasks that run at the same time see each other's updates
@@ -113,6 +114,24 @@ def shared_weights_path(run_token: str, epoch: int, sync: int, root: str | None 
     return os.path.join(root, f"{_PREFIX}{run_token}-e{epoch:04d}-s{sync:04d}.npy")
 
 
+# "auto" puts copies of this many bytes (syn0 + syn1neg) and more in /dev/shm, smaller ones
+# in Spark's work directory (benchmarks/README.md, "Speed and size"): at 1M words x 300 dims
+# (2.4 GB) /dev/shm trained 20,389 words/s against 15,000 in the work directory, whose dirty
+# pages were being written back; on wiki8 (54 MB) the work directory's page cache trained
+# 214,066 words/s against 193,249 (two processes on tmpfs pages, without the large folios
+# of the page cache, miss the TLB more).
+SHM_FROM_BYTES = 1 << 30
+
+
+def resolve_shared_memory_dir(setting: str, model_bytes: int) -> str:
+    """``train.shared_memory_dir`` for a model of ``model_bytes``: ``"auto"`` is ``/dev/shm``
+    from :data:`SHM_FROM_BYTES` on, else ``""`` (Spark's work directory); anything else as
+    given."""
+    if setting != "auto":
+        return setting
+    return "/dev/shm" if model_bytes >= SHM_FROM_BYTES else ""
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -176,8 +195,8 @@ def replica_root(run_token: str, shared_dir: str, nbytes: Callable[[], int]) -> 
 
     The first task of the run on an executor chooses (under the executor's lock) and records
     the choice, so all its tasks map the same files: a directory of the executor's own under
-    ``shared_dir`` (``train.shared_memory_dir``, ``/dev/shm`` by default: memory, so no disk
-    writeback competes with training) when it has room for ``nbytes()`` bytes (asked only
+    ``shared_dir`` (``train.shared_memory_dir``, :func:`resolve_shared_memory_dir`; in
+    ``/dev/shm`` no disk writeback competes with training) when it has room for ``nbytes()`` bytes (asked only
     then), else Spark's work directory, with a
     warning in the executor's log.
     """

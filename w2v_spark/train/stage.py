@@ -16,7 +16,7 @@ default in local mode, or ``"partition"``), per epoch and per sync (``train.sync
 
 Under a local master with executor replicas (the default there) steps 1 and 3 are a copy
 each way: the driver writes the sync's shared copy to the file its executor's tasks map
-(:func:`~w2v_spark.train.replicas.place_local_copy`, ``/dev/shm`` by default) and reads the
+(:func:`~w2v_spark.train.replicas.place_local_copy`; ``/dev/shm`` from 1 GiB) and reads the
 trained copy back after the job; nothing is broadcast, reported, shuffled or combined.
 Each sync's phases (broadcast or copy, the tasks' attach / train / report, the job, the
 combine or read-back) are kept in ``metrics.json`` (``"syncs"``).
@@ -35,7 +35,7 @@ subsampling and noise tables.
 
 Memory: the driver holds syn0 and syn1neg (2 x V x dim x 4 bytes), with ``"momentum"`` also
 their last move (as much again), the broadcast's serialised copy (under a local master with
-executor replicas instead the shared copy, in ``/dev/shm``), and one reduced partition of
+executor replicas instead the shared copy), and one reduced partition of
 row blocks at a time; each Python worker holds one copy of both matrices (it trains the
 broadcast value in place), its partition's sentences and the row blocks it sends back.
 """
@@ -99,6 +99,7 @@ from w2v_spark.train.replicas import (
     read_local_copy,
     remove_replica_files,
     resolve_replicas,
+    resolve_shared_memory_dir,
 )
 from w2v_spark.train.rotation import BlockLayout, train_epoch_by_blocks
 from w2v_spark.train.sampling import keep_probabilities, learning_rate, noise_cdf
@@ -348,6 +349,11 @@ def train_into(
         momentum = momentum or (np.zeros_like(syn0), np.zeros_like(syn1neg))
     run_token = uuid.uuid4().hex
     read_back = reads_back(replicas, sc.master)
+    shared_dir = resolve_shared_memory_dir(cfg.shared_memory_dir, syn0.nbytes + syn1neg.nbytes)
+    if replicas == "executor":
+        log.info(
+            "each executor's shared copy goes under %s", shared_dir or "Spark's work directory"
+        )
     log.info(
         "training %d words x %d dims on %d tokens in %d partitions (one replica per %s, "
         "%d expected), epochs %d..%d, %d sync(s)/epoch, averaging %s, copies at %gx alpha",
@@ -386,9 +392,7 @@ def train_into(
                 scale = resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging)
                 broadcasting = time.perf_counter()
                 if read_back:  # one executor on this machine: it maps the driver's file
-                    copy = place_local_copy(
-                        run_token, epoch, sync, syn0, syn1neg, cfg.shared_memory_dir
-                    )
+                    copy = place_local_copy(run_token, epoch, sync, syn0, syn1neg, shared_dir)
                     weights = None
                 else:
                     weights = sc.broadcast((syn0, syn1neg))
@@ -407,7 +411,7 @@ def train_into(
                     averaging=averaging,
                     replicas=replicas,
                     run_token=run_token,
-                    shared_dir=cfg.shared_memory_dir,
+                    shared_dir=shared_dir,
                     read_back=read_back,
                 )
                 name = f"epoch {epoch}/{cfg.epochs}: train"
