@@ -196,9 +196,8 @@ def replica_root(run_token: str, shared_dir: str, nbytes: Callable[[], int]) -> 
     The first task of the run on an executor chooses (under the executor's lock) and records
     the choice, so all its tasks map the same files: a directory of the executor's own under
     ``shared_dir`` (``train.shared_memory_dir``, :func:`resolve_shared_memory_dir`; in
-    ``/dev/shm`` no disk writeback competes with training) when it has room for ``nbytes()`` bytes (asked only
-    then), else Spark's work directory, with a
-    warning in the executor's log.
+    ``/dev/shm`` no disk writeback competes with training) when it has room for ``nbytes()``
+    bytes (asked only then), else Spark's work directory, with a warning in the executor's log.
     """
     work = SparkFiles.getRootDirectory()
     where = os.path.join(work, f"{_PREFIX}{run_token}.where")
