@@ -277,7 +277,7 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
     # Per epoch (kept in the JSON results): loss, rate, speed, replicas combined, and each
     # task's first and last learning rate, so the schedule can be seen.
     keep = ("epoch", "loss", "learning_rate", "words_per_sec", "seconds", "replicas", "blocks")
-    keep += ("tasks",)
+    keep += ("tasks", "syncs")
     epochs = [{k: m[k] for k in keep if k in m} for m in metrics]
     return {"train_seconds": sum(m["seconds"] for m in metrics), "epochs": epochs}
 
