@@ -350,6 +350,7 @@ def machine() -> dict:
     return {
         "cores": os.cpu_count(),
         "cpu": model,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "gensim": gensim.__version__,

@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -61,6 +60,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from compare import machine  # noqa: E402
 
 from w2v_spark.config import load_config  # noqa: E402
 
@@ -341,29 +342,6 @@ def measure_in(here: Path, vocab_size: int, args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------- output
-def machine() -> dict:
-    import pyspark
-
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cores": os.cpu_count(),
-        "cpu": model,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pyspark": pyspark.__version__,
-        "psutil": psutil.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
 def sec(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 

@@ -29,6 +29,7 @@ from w2v_spark.train.rows import (
     sigmoid,
     softplus,
     sorted_local_rows,
+    update_output_rows,
 )
 
 
@@ -109,13 +110,7 @@ def apply_targets(
     """
     m, width = local1.shape
     indptr = np.arange(0, (m + 1) * width, width, dtype=np.int32)
-    cols, data = local1.ravel(), coef.ravel()
-    errors = np.zeros_like(hidden)
-    add_csr_product(errors, indptr, cols, data, u_rows)
-    rows = syn1.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows, indptr, cols, data, hidden)
-    syn1[uniq1] = rows
-    return errors
+    return update_output_rows(syn1, uniq1, u_rows, indptr, local1, coef, hidden, shared=shared)
 
 
 def cbow_step(

@@ -297,7 +297,7 @@ class SharedReplica:
                 yield block, RowBlock(stats[0], changes[0], stats[1], changes[1])
 
 
-def _write_copy(target: str, arrays: tuple[np.ndarray, np.ndarray] | np.ndarray) -> None:
+def _write_copy(target: str, arrays: tuple[np.ndarray, np.ndarray]) -> None:
     """Write ``(syn0, syn1neg)`` as one float32 ``(2, V, dim)`` ``.npy`` at ``target``,
     matrix by matrix (no stacked copy in memory), then rename it into place."""
     tmp = f"{target}.tmp-{os.getpid()}.npy"

@@ -100,6 +100,35 @@ def add_csr_transpose_product(
     )
 
 
+def update_output_rows(
+    syn1: np.ndarray,
+    uniq1: np.ndarray,
+    u_rows: np.ndarray,
+    indptr: np.ndarray,
+    local1: np.ndarray,
+    coef: np.ndarray,
+    inputs: np.ndarray,
+    *,
+    shared: bool,
+) -> np.ndarray:
+    """The output side of a step, shared by skip-gram and CBOW: return ``C @ U`` (the inputs'
+    updates) and add ``C.T @ inputs`` into the output rows ``syn1[uniq1]``.
+
+    ``C`` is the CSR matrix ``(coef, local1, indptr)`` with one row per input (a centre
+    position, or a CBOW window) and its targets' entries; ``u_rows`` holds ``syn1[uniq1]``
+    and ``inputs`` the input vectors, both from before the step. ``shared``: other processes
+    write ``syn1`` too, so its rows are re-read before adding (their updates since the gather
+    are kept).
+    """
+    cols, data = local1.ravel(), coef.ravel()
+    deltas = np.zeros_like(inputs)
+    add_csr_product(deltas, indptr, cols, data, u_rows)
+    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
+    add_csr_transpose_product(rows1, indptr, cols, data, inputs)
+    syn1[uniq1] = rows1
+    return deltas
+
+
 def scatter_pair_updates(
     syn0: np.ndarray,
     syn1: np.ndarray,
@@ -127,12 +156,9 @@ def scatter_pair_updates(
     width = local1.shape[1]
     indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
     np.cumsum(per_centre_pairs * width, out=indptr[1:])
-    cols, data = local1.ravel(), coef.ravel()
-    delta_centres = np.zeros_like(v_centres)
-    add_csr_product(delta_centres, indptr, cols, data, u_rows)
-    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr, cols, data, v_centres)
-    syn1[uniq1] = rows1
+    delta_centres = update_output_rows(
+        syn1, uniq1, u_rows, indptr, local1, coef, v_centres, shared=shared
+    )
     uniq0, local0 = local_rows(centre_ids, syn0.shape[0])
     local0 = local0.astype(np.int32)
     rows0 = syn0.take(uniq0, axis=0)

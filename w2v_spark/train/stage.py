@@ -225,7 +225,7 @@ def sync_phases(
     (tasks, shuffle, reduce and the driver's combine), the driver's combine alone, and the
     tasks' phases (:func:`~w2v_spark.train.sync_task.task_phases`): the slowest task's
     attach, train and report seconds, the bytes all tasks sent and the largest worker peak."""
-    phases = [t[4] for t in result.tasks.values() if len(t) > 4]
+    phases = [t[4] for t in result.tasks.values()]
     slowest = {
         key: round(max((p[key] for p in phases), default=0.0), 3)
         for key in ("attach_seconds", "train_seconds", "report_seconds")
