@@ -12,6 +12,7 @@ from tests.planted import planted_corpus
 from w2v_spark.train import kernel, rows
 from w2v_spark.train.kernel import init_weights, sgns_update, train_sentences, window_pairs
 from w2v_spark.train.params import SgnsParams, TrainStats
+from w2v_spark.train.rows import add_to_rows, update_output_rows
 from w2v_spark.train.sampling import alias_table, keep_probabilities, noise_cdf, partition_rng
 
 
@@ -30,7 +31,7 @@ def three_cos_add_accuracy(vectors: np.ndarray, analogies) -> float:
     return correct / len(analogies)
 
 
-def train_planted(seed: int, epochs: int = 5, dim: int = 32, *, shared=False, **params):
+def train_planted(seed: int, epochs: int = 5, dim: int = 32, **params):
     """``params``: :class:`SgnsParams` fields other than the defaults (window 5, negative 5,
     alpha 0.025 -> 0.0001)."""
     words, counts, sentences, analogies = planted_corpus(seed)
@@ -48,7 +49,6 @@ def train_planted(seed: int, epochs: int = 5, dim: int = 32, *, shared=False, **
             rng=partition_rng(seed, epoch, 0),
             progress_start=epoch / epochs,
             progress_per_word=1.0 / (epochs * total),
-            shared=shared,
         )
         losses.append(stats.mean_loss)
     return syn0, syn1neg, losses, analogies
@@ -385,12 +385,38 @@ def test_same_seed_gives_identical_result():
     assert not np.array_equal(a0[:10], c0[:10])
 
 
-def test_shared_weights_mode_trains_the_same_numbers_when_nobody_else_writes():
-    a0, a1, losses_a, _ = train_planted(seed=3, epochs=1)
-    b0, b1, losses_b, _ = train_planted(seed=3, epochs=1, shared=True)
-    np.testing.assert_array_equal(a0, b0)  # old + delta, same float32 operations
-    np.testing.assert_array_equal(a1, b1)
-    assert losses_a == losses_b
+def test_output_rows_are_added_in_place_keeping_what_another_writer_added_meanwhile():
+    # Hogwild on a shared copy: between a step's gather and its update another process may
+    # add to the same rows; the step adds its own change on top instead of writing back
+    # the rows it gathered, so neither update is lost.
+    rng = np.random.default_rng(0)
+    syn1 = rng.normal(size=(6, 4)).astype(np.float32)
+    targets = np.array([[1, 3, 3], [3, 0, 5]])  # two inputs; row 3 three times
+    coef = rng.normal(size=targets.shape).astype(np.float32)
+    inputs = rng.normal(size=(2, 4)).astype(np.float32)
+    target_rows = syn1.take(targets, axis=0)
+    before = syn1.copy()
+    meanwhile = np.zeros_like(syn1)
+    meanwhile[[0, 3]] = 100.0
+    syn1 += meanwhile  # the other writer, after the gather
+
+    deltas = update_output_rows(syn1, targets, target_rows, np.array([0, 3, 6]), coef, inputs)
+
+    expected = before + meanwhile
+    for i in range(2):
+        for t in range(3):
+            expected[targets[i, t]] += coef[i, t] * inputs[i]
+    np.testing.assert_allclose(syn1, expected, rtol=1e-6)
+    expected_deltas = np.einsum("it,itd->id", coef, before.take(targets, axis=0))
+    np.testing.assert_allclose(deltas, expected_deltas, rtol=1e-5)
+
+
+def test_add_to_rows_sums_repeated_ids_where_fancy_index_assignment_keeps_one():
+    matrix = np.zeros((4, 2), dtype=np.float32)
+    add_to_rows(matrix, np.array([2, 0, 2]), np.array([[1, 2], [3, 4], [5, 6]], np.float32))
+    np.testing.assert_array_equal(matrix, [[3, 4], [0, 0], [6, 8], [0, 0]])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        add_to_rows(np.zeros((4, 4), np.float32)[:, :2], np.array([0]), np.ones((1, 2), np.float32))
 
 
 def test_train_stats_add_and_mean_loss_over_the_pairs_whose_loss_was_computed():

@@ -114,7 +114,6 @@ def test_a_training_task_reports_exactly_the_rows_it_updated(spark, tmp_path):
             progress_per_word=1e-5,
             updates0=updates[0],
             updates1=updates[1],
-            shared=True,
         )
         changed = replica.weights != np.stack(start)
         reported = {m: np.zeros(len(words), bool) for m in (0, 1)}

@@ -28,7 +28,6 @@ from w2v_spark.train.rows import (
     add_csr_transpose_product,
     sigmoid,
     softplus,
-    sorted_local_rows,
     update_output_rows,
 )
 
@@ -38,15 +37,13 @@ class ContextWindows:
     """A CBOW step's context side: the hidden vectors and where their errors go back.
 
     ``S`` has one row per centre and one entry per context position (row-major order of
-    ``valid``), as CSR arrays ``indptr`` / ``local`` over the gathered rows ``uniq``; ``rows``
-    holds ``syn0[uniq]`` from before the step. Shared by :func:`cbow_step` and
-    :func:`w2v_spark.train.hs.hs_cbow_step`.
+    ``valid``), as CSR arrays ``indptr`` / ``ids`` (global ``syn0`` rows): ``H = S @ syn0``
+    reads the context rows where they are, and ``syn0 += S.T @ E`` adds the errors back in
+    place. Shared by :func:`cbow_step` and :func:`w2v_spark.train.hs.hs_cbow_step`.
     """
 
     indptr: np.ndarray
-    uniq: np.ndarray
-    local: np.ndarray
-    rows: np.ndarray
+    ids: np.ndarray
     owner_count: np.ndarray
     trained: np.ndarray
     hidden: np.ndarray
@@ -65,13 +62,12 @@ class ContextWindows:
         m = per_centre.size
         indptr = np.zeros(m + 1, dtype=np.int32)
         np.cumsum(per_centre, out=indptr[1:])
-        uniq, local = sorted_local_rows(tokens[context[valid]], syn0.shape[0])
+        ids = tokens[context[valid]].astype(np.int32)
         owner_count = np.repeat(np.maximum(per_centre, 1).astype(np.float32), per_centre)
         to_hidden = (1.0 / owner_count) if cbow_mean else np.ones_like(owner_count)
-        rows = syn0.take(uniq, axis=0)
         hidden = np.zeros((m, syn0.shape[1]), dtype=syn0.dtype)
-        add_csr_product(hidden, indptr, local, to_hidden.astype(syn0.dtype), rows)
-        return cls(indptr, uniq, local, rows, owner_count, per_centre > 0, hidden)
+        add_csr_product(hidden, indptr, ids, to_hidden.astype(syn0.dtype), syn0)
+        return cls(indptr, ids, owner_count, per_centre > 0, hidden)
 
     def scatter(
         self,
@@ -79,38 +75,33 @@ class ContextWindows:
         errors: np.ndarray,
         *,
         cbow_mean: bool,
-        shared: bool,
         updates0: np.ndarray | None,
     ) -> None:
         """Add each centre's error to its context rows: whole (mean) or its share (sum)."""
         to_context = np.ones_like(self.owner_count) if cbow_mean else 1.0 / self.owner_count
-        rows = syn0.take(self.uniq, axis=0) if shared else self.rows
         add_csr_transpose_product(
-            rows, self.indptr, self.local, to_context.astype(syn0.dtype), errors
+            syn0, self.indptr, self.ids, to_context.astype(syn0.dtype), errors
         )
-        syn0[self.uniq] = rows
         if updates0 is not None:
-            updates0[self.uniq] += np.bincount(self.local, minlength=self.uniq.size)
+            np.add.at(updates0, self.ids, 1)
 
 
 def apply_targets(
     syn1: np.ndarray,
-    uniq1: np.ndarray,
-    local1: np.ndarray,
+    targets: np.ndarray,
     coef: np.ndarray,
-    u_rows: np.ndarray,
+    target_rows: np.ndarray,
     hidden: np.ndarray,
-    *,
-    shared: bool,
 ) -> np.ndarray:
-    """``errors = C @ U`` for the centres, then ``U += C.T @ H`` written back to ``syn1``.
+    """``errors = C @ U`` for the centres, then ``syn1 += C.T @ H`` in place.
 
-    ``C`` has one row per centre with one entry per target (``local1``, ``coef``: (m, t));
-    ``u_rows`` is ``syn1[uniq1]`` from before the step. Returns the (m, dim) errors.
+    ``C`` has one row per centre with one entry per target (``targets``, global rows, and
+    ``coef``: (m, t)); ``target_rows`` is ``syn1[targets]`` (m, t, dim) from before the step.
+    Returns the (m, dim) errors.
     """
-    m, width = local1.shape
+    m, width = targets.shape
     indptr = np.arange(0, (m + 1) * width, width, dtype=np.int32)
-    return update_output_rows(syn1, uniq1, u_rows, indptr, local1, coef, hidden, shared=shared)
+    return update_output_rows(syn1, targets, target_rows, indptr, coef, hidden)
 
 
 def cbow_step(
@@ -126,7 +117,6 @@ def cbow_step(
     cbow_mean: bool = True,
     updates0: np.ndarray | None = None,
     updates1: np.ndarray | None = None,
-    shared: bool = False,
     with_loss: bool = True,
 ) -> tuple[int, float]:
     """One Hogwild CBOW step over centres ``tokens[start:stop]``, weights updated in place.
@@ -152,8 +142,6 @@ def cbow_step(
     updates0, updates1 : np.ndarray, optional
         Shape ``(vocab_size,)``, int64: incremented by the updates each row received (a
         context row once per centre it serves, a target row once per unmasked use).
-    shared : bool
-        Other processes write the weights too: add to freshly read rows.
     with_loss : bool
         Compute the loss (only reported).
 
@@ -174,9 +162,8 @@ def cbow_step(
     targets = np.empty((stop - start, negatives.shape[1] + 1), dtype=np.intp)
     targets[:, 0] = tokens[start:stop]
     targets[:, 1:] = negatives
-    uniq1, local1 = sorted_local_rows(targets, syn0.shape[0])
-    u_rows = syn1neg.take(uniq1, axis=0)
-    scores = np.matmul(u_rows.take(local1, axis=0), windows.hidden[:, :, None])[:, :, 0]
+    target_rows = syn1neg.take(targets, axis=0)  # (centres, k+1, dim)
+    scores = np.matmul(target_rows, windows.hidden[:, :, None])[:, :, 0]
     masked = negatives == targets[:, :1]
     coef = sigmoid(scores)
     coef *= -lr32
@@ -190,11 +177,11 @@ def cbow_step(
         losses[:, 1:][masked] = 0.0
         loss = float(losses[trained].sum(dtype=np.float64))
 
-    errors = apply_targets(syn1neg, uniq1, local1, coef, u_rows, windows.hidden, shared=shared)
-    windows.scatter(syn0, errors, cbow_mean=cbow_mean, shared=shared, updates0=updates0)
+    errors = apply_targets(syn1neg, targets, coef, target_rows, windows.hidden)
+    windows.scatter(syn0, errors, cbow_mean=cbow_mean, updates0=updates0)
     if updates1 is not None:
-        used = local1.copy()
-        used[:, 1:][masked] = uniq1.size
-        used[~trained] = uniq1.size
-        updates1[uniq1] += np.bincount(used.ravel(), minlength=uniq1.size + 1)[:-1]
+        counted = np.ones(targets.shape, dtype=bool)
+        counted[:, 1:] = ~masked
+        counted[~trained] = False
+        np.add.at(updates1, targets[counted], 1)
     return examples, loss

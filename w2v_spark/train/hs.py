@@ -37,7 +37,6 @@ from w2v_spark.train.rows import (
     scatter_pair_updates,
     sigmoid,
     softplus,
-    sorted_local_rows,
 )
 
 #: ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree`.
@@ -75,14 +74,10 @@ def _coefficients(
     return coef, loss
 
 
-def _count_node_updates(
-    updates1: np.ndarray | None, uniq1: np.ndarray, local1: np.ndarray, used: np.ndarray
-) -> None:
-    """``updates1[node] += 1`` per used path entry (``used``: shape of ``local1``)."""
-    if updates1 is None:
-        return
-    bins = np.where(used, local1, uniq1.size)  # unused entries go to an extra bin, dropped
-    updates1[uniq1] += np.bincount(bins.ravel(), minlength=uniq1.size + 1)[:-1]
+def _count_node_updates(updates1: np.ndarray | None, targets: np.ndarray, used: np.ndarray) -> None:
+    """``updates1[node] += 1`` per used path entry (``used``: shape of ``targets``)."""
+    if updates1 is not None:
+        np.add.at(updates1, targets[used], 1)
 
 
 def hs_pair_step(
@@ -97,7 +92,6 @@ def hs_pair_step(
     *,
     updates0: np.ndarray | None = None,
     updates1: np.ndarray | None = None,
-    shared: bool = False,
     with_loss: bool = True,
 ) -> tuple[int, float]:
     """One Hogwild skip-gram hierarchical-softmax step over centres ``tokens[start:stop]``.
@@ -127,8 +121,6 @@ def hs_pair_step(
     updates0, updates1 : np.ndarray, optional
         Shape ``(V,)``, int64: incremented by the updates each row received (a centre row once
         per pair, an inner node once per pair whose path visits it).
-    shared : bool
-        Other processes write the weights too: add to freshly read rows.
     with_loss : bool
         Compute the loss (only reported).
 
@@ -144,13 +136,11 @@ def hs_pair_step(
     if pairs == 0:
         return 0, 0.0
     start, stop = centres
-    vocab_size = syn0.shape[0]
     centre_ids = tokens[start:stop]
     targets, path_codes, on_path = _paths(tree, tokens[context[centre_pos, slot]])
-    uniq1, local1 = sorted_local_rows(targets, vocab_size)
     v_centres = syn0.take(centre_ids, axis=0)
-    u_rows = syn1.take(uniq1, axis=0)
-    scores = np.matmul(u_rows.take(local1, axis=0), v_centres.take(centre_pos, axis=0)[:, :, None])
+    target_rows = syn1.take(targets, axis=0)  # (pairs, L, dim)
+    scores = np.matmul(target_rows, v_centres.take(centre_pos, axis=0)[:, :, None])
     coef, loss = _coefficients(scores[:, :, 0], path_codes, on_path, lr, with_loss)
 
     per_centre_pairs = np.count_nonzero(valid, axis=1)
@@ -159,15 +149,13 @@ def hs_pair_step(
         syn1,
         centre_ids,
         v_centres,
-        u_rows,
-        uniq1,
-        local1,
+        targets,
+        target_rows,
         coef,
         per_centre_pairs,
-        shared=shared,
         updates0=updates0,
     )
-    _count_node_updates(updates1, uniq1, local1, on_path)
+    _count_node_updates(updates1, targets, on_path)
     return pairs, loss
 
 
@@ -184,7 +172,6 @@ def hs_cbow_step(
     cbow_mean: bool = True,
     updates0: np.ndarray | None = None,
     updates1: np.ndarray | None = None,
-    shared: bool = False,
     with_loss: bool = True,
 ) -> tuple[int, float]:
     """One Hogwild CBOW hierarchical-softmax step over centres ``tokens[start:stop]``.
@@ -204,8 +191,6 @@ def hs_cbow_step(
         Shape ``(V,)``, int64: incremented by the updates each row received (a context row
         once per centre it serves, an inner node once per trained centre whose path visits
         it).
-    shared : bool
-        Other processes write the weights too: add to freshly read rows.
     with_loss : bool
         Compute the loss (only reported).
 
@@ -224,11 +209,10 @@ def hs_cbow_step(
         return 0, 0.0
     targets, path_codes, on_path = _paths(tree, tokens[start:stop])
     on_path &= trained[:, None]  # a centre without contexts trains nothing
-    uniq1, local1 = sorted_local_rows(targets, syn0.shape[0])
-    u_rows = syn1.take(uniq1, axis=0)
-    scores = np.matmul(u_rows.take(local1, axis=0), windows.hidden[:, :, None])[:, :, 0]
+    target_rows = syn1.take(targets, axis=0)  # (centres, L, dim)
+    scores = np.matmul(target_rows, windows.hidden[:, :, None])[:, :, 0]
     coef, loss = _coefficients(scores, path_codes, on_path, lr, with_loss)
-    errors = apply_targets(syn1, uniq1, local1, coef, u_rows, windows.hidden, shared=shared)
-    windows.scatter(syn0, errors, cbow_mean=cbow_mean, shared=shared, updates0=updates0)
-    _count_node_updates(updates1, uniq1, local1, on_path)
+    errors = apply_targets(syn1, targets, coef, target_rows, windows.hidden)
+    windows.scatter(syn0, errors, cbow_mean=cbow_mean, updates0=updates0)
+    _count_node_updates(updates1, targets, on_path)
     return examples, loss

@@ -23,16 +23,19 @@ removed and live in git history):
   HogBatch, was 2.5x faster but halved analogy accuracy on wiki8);
 * negatives are drawn with an alias table (:func:`~w2v_spark.train.sampling.alias_table`, exact,
   O(1) per draw, built once per ``noise_cdf`` array), all of a batch at once;
-* all updates of a step form one CSR matrix ``C`` of shape (centre positions, unique output
-  rows), one row per centre position with its pairs' entries ``[g, g_1..g_k]`` in pair
+* all updates of a step form one CSR matrix ``C`` of shape (centre positions, pair
+  targets), one row per centre position with its pairs' entries ``[g, g_1..g_k]`` in pair
   order, which is already row-sorted, so it is built without a sort or duplicate summing;
-  the row updates are two sparse-dense products ``C @ V'`` and ``C.T @ V``, the second added
-  straight into the gathered output rows, by scipy's compiled loops called directly
-  (building a ``csr_matrix`` per step cost a quarter of the sparse work), and repeated
-  centre words are summed by a 0/1 selector the same way;
-* the touched output rows are gathered once, in ascending order (walking the matrix in
-  memory order made the gathers and write-backs about 20% faster on wiki8's 28 MB
-  ``syn1neg``), updated there and written back once;
+  the row updates are two sparse-dense products by scipy's compiled loops called directly
+  (building a ``csr_matrix`` per step cost a quarter of the sparse work): ``C @ U'`` over
+  the gathered target rows, read in order, and ``C.T @ V`` added straight into ``syn1neg``
+  at the targets' rows; the centres' changes are added into ``syn0`` the same way,
+  repeated centre words summed (:func:`~w2v_spark.train.rows.add_to_rows`);
+* nothing gathered is written back: the updates are added in place. Gathering each step's
+  unique rows into a compact copy, re-reading and writing them back made one process 1.33x
+  slower (155.6k against 206.6k words/s on 40 MB of wiki8; a step's 4,568 targets have
+  about 2,780 distinct rows, so de-duplicating saved little), and adding in place also
+  keeps, on a shared copy, what other processes added to those rows meanwhile;
 * all scores of a step (every pair's context and negatives) come from one ``take`` of the
   (pairs, k+1, dim) rows and one batched ``matmul``;
 * the loss, which is only reported, is computed on one step in :data:`DEFAULT_LOSS_EVERY`.
@@ -65,7 +68,6 @@ from w2v_spark.train.rows import (
     scatter_pair_updates,
     sigmoid,
     softplus,
-    sorted_local_rows,
 )
 from w2v_spark.train.sampling import (
     alias_table,
@@ -236,7 +238,6 @@ def sgns_update(
         lr,
         updates0=updates0,
         updates1=updates1,
-        shared=False,
         with_loss=True,
     )
 
@@ -253,7 +254,6 @@ def _pair_step(
     *,
     updates0: np.ndarray | None,
     updates1: np.ndarray | None,
-    shared: bool,
     with_loss: bool,
 ) -> tuple[int, float]:
     """:func:`sgns_update` on pre-computed :func:`window_pairs` output of the step's centres.
@@ -265,7 +265,6 @@ def _pair_step(
     batched ``matmul`` give all scores, and the updates are one CSR matrix ``C`` (one row per
     centre position, entries pair by pair, already row-sorted, so ``indptr`` is a cumulative
     sum): ``C @ V'`` for the centres, ``C.T @ V`` added straight into the output rows.
-    ``shared``: other processes write the weights too (see :func:`train_sentences`).
     Returns ``(pairs, loss)``; the loss is 0.0 unless ``with_loss``.
     """
     centre_pos, slot = np.nonzero(valid)
@@ -273,7 +272,6 @@ def _pair_step(
     if pairs == 0:
         return 0, 0.0
     start, stop = centres
-    vocab_size = syn0.shape[0]
     lr32 = np.float32(lr)
     centre_ids = tokens[start:stop]
     context_ids = tokens[context[centre_pos, slot]]
@@ -281,12 +279,9 @@ def _pair_step(
     targets = np.empty((pairs, k1), dtype=np.intp)
     targets[:, 0] = context_ids
     targets[:, 1:] = negatives
-    uniq1, local1 = sorted_local_rows(targets, vocab_size)
     v_centres = syn0.take(centre_ids, axis=0)
-    u_rows = syn1neg.take(uniq1, axis=0)
-
-    scores = np.matmul(u_rows.take(local1, axis=0), v_centres.take(centre_pos, axis=0)[:, :, None])
-    scores = scores[:, :, 0]
+    target_rows = syn1neg.take(targets, axis=0)  # (pairs, k+1, dim)
+    scores = np.matmul(target_rows, v_centres.take(centre_pos, axis=0)[:, :, None])[:, :, 0]
     # A negative equal to the pair's context is masked: coefficient 0, no loss, no update.
     masked = negatives == context_ids[:, None]
     coef = sigmoid(scores)
@@ -305,18 +300,16 @@ def _pair_step(
         syn1neg,
         centre_ids,
         v_centres,
-        u_rows,
-        uniq1,
-        local1,
+        targets,
+        target_rows,
         coef,
         np.count_nonzero(valid, axis=1),
-        shared=shared,
         updates0=updates0,
     )
     if updates1 is not None:
-        targets_updated = local1.copy()
-        targets_updated[:, 1:][masked] = uniq1.size  # an extra bin, dropped below
-        updates1[uniq1] += np.bincount(targets_updated.ravel(), minlength=uniq1.size + 1)[:-1]
+        counted = np.ones(targets.shape, dtype=bool)
+        counted[:, 1:] = ~masked
+        np.add.at(updates1, targets[counted], 1)
     return pairs, loss
 
 
@@ -333,7 +326,6 @@ def train_sentences(
     progress_per_word: float,
     updates0: np.ndarray | None = None,
     updates1: np.ndarray | None = None,
-    shared: bool = False,
     words_before: Callable[[int], int] | None = None,
     tree: Tree | None = None,
 ) -> TrainStats:
@@ -375,10 +367,6 @@ def train_sentences(
     updates0, updates1 : np.ndarray, optional
         Shape ``(vocab_size,)``, int64: the number of updates each syn0 / syn1neg row
         received (see :func:`sgns_update`), incremented in place.
-    shared : bool
-        The weights are shared with concurrently training processes
-        (:mod:`w2v_spark.train.replicas`): each step adds its updates to freshly read rows instead
-        of writing back the rows it gathered. Same numbers when nobody else writes.
     words_before : callable, optional
         Called with each batch's raw word count before the batch is trained; returns how many
         raw words were trained on these weights before it, which sets the batch's learning
@@ -430,7 +418,7 @@ def train_sentences(
                 tree if params.hs else all_negatives[first_pair[start] : first_pair[stop]],
                 lr,
             )
-            options = dict(updates0=updates0, updates1=updates1, shared=shared, with_loss=with_loss)
+            options = dict(updates0=updates0, updates1=updates1, with_loss=with_loss)
             if params.sg == 0:
                 cbow = hs_cbow_step if params.hs else cbow_step
                 pairs, loss = cbow(*step_args, cbow_mean=bool(params.cbow_mean), **options)

@@ -1,10 +1,11 @@
 """Row gathers and sparse scatters shared by the training steps (skip-gram, CBOW, blocks).
 
-A step touches a few hundred rows of a ``(vocab_size, dim)`` matrix: it gathers them once
-(:func:`sorted_local_rows` gives each id its local row, in memory order), computes on the
-small gathered copy, and adds the updates back with scipy's compiled CSR loops
-(:func:`add_csr_product`, :func:`add_csr_transpose_product`).
-"""
+A step gathers the rows it reads (``take``), computes on the gathered copy, and adds its
+updates straight into the weight matrices with scipy's compiled CSR loops
+(:func:`add_csr_product`, :func:`add_csr_transpose_product`, :func:`add_to_rows`): no
+gathered row is written back, so on a copy shared by several processes nobody's update is
+overwritten. :func:`sorted_local_rows` numbers a step's distinct rows for the block
+trainer, which works on compact copies of its blocks."""
 
 from __future__ import annotations
 
@@ -90,7 +91,13 @@ def add_csr_transpose_product(
     """``out += C.T @ x`` for the CSR matrix ``C = (data, indices, indptr)``, in place.
 
     ``C.T`` is the CSC matrix with the same three arrays; see :func:`add_csr_product`.
+    ``out`` may be a whole weight matrix (``indices`` then are its row ids): it is written
+    through a flat view, so it must be C-contiguous.
     """
+    if not out.flags.c_contiguous:
+        raise ValueError(
+            "add_csr_transpose_product writes through a flat view: out must be C-contiguous"
+        )
     if _csc_matvecs is None:
         c = sp.csr_matrix((data, indices, indptr), shape=(x.shape[0], out.shape[0]))
         out += c.T @ x
@@ -100,32 +107,38 @@ def add_csr_transpose_product(
     )
 
 
+def add_to_rows(matrix: np.ndarray, ids: np.ndarray, values: np.ndarray) -> None:
+    """``matrix[ids] += values`` in place, repeated ids summed (plain fancy-index ``+=`` keeps
+    only one of them): the transpose of a CSR matrix with one entry per id."""
+    positions = np.arange(ids.size + 1, dtype=np.int32)
+    ones = np.ones(ids.size, dtype=matrix.dtype)
+    add_csr_transpose_product(matrix, positions, ids.astype(np.int32), ones, values)
+
+
 def update_output_rows(
     syn1: np.ndarray,
-    uniq1: np.ndarray,
-    u_rows: np.ndarray,
+    targets: np.ndarray,
+    target_rows: np.ndarray,
     indptr: np.ndarray,
-    local1: np.ndarray,
     coef: np.ndarray,
     inputs: np.ndarray,
-    *,
-    shared: bool,
 ) -> np.ndarray:
     """The output side of a step, shared by skip-gram and CBOW: return ``C @ U`` (the inputs'
-    updates) and add ``C.T @ inputs`` into the output rows ``syn1[uniq1]``.
+    updates) and add ``C.T @ inputs`` into ``syn1`` in place.
 
-    ``C`` is the CSR matrix ``(coef, local1, indptr)`` with one row per input (a centre
-    position, or a CBOW window) and its targets' entries; ``u_rows`` holds ``syn1[uniq1]``
-    and ``inputs`` the input vectors, both from before the step. ``shared``: other processes
-    write ``syn1`` too, so its rows are re-read before adding (their updates since the gather
-    are kept).
+    ``C`` is the CSR matrix with one row per input (a centre position, or a CBOW window) and
+    one entry per target, in the row-major order of ``targets`` (global ``syn1`` rows, shape
+    ``(..., t)``) and ``coef`` (same shape); ``target_rows`` holds ``syn1[targets]`` (shape
+    ``(..., t, dim)``) and ``inputs`` the input vectors, both from before the step. The
+    products read the gathered rows in order and add straight into ``syn1``'s rows: no
+    unique-row bookkeeping, no write-back of gathered copies, and with other processes
+    writing ``syn1`` too (a shared copy) their updates are never overwritten.
     """
-    cols, data = local1.ravel(), coef.ravel()
+    data = coef.ravel()
     deltas = np.zeros_like(inputs)
-    add_csr_product(deltas, indptr, cols, data, u_rows)
-    rows1 = syn1.take(uniq1, axis=0) if shared else u_rows
-    add_csr_transpose_product(rows1, indptr, cols, data, inputs)
-    syn1[uniq1] = rows1
+    entries = np.arange(data.size, dtype=np.int32)
+    add_csr_product(deltas, indptr, entries, data, target_rows.reshape(data.size, -1))
+    add_csr_transpose_product(syn1, indptr, targets.ravel().astype(np.int32), data, inputs)
     return deltas
 
 
@@ -134,38 +147,26 @@ def scatter_pair_updates(
     syn1: np.ndarray,
     centre_ids: np.ndarray,
     v_centres: np.ndarray,
-    u_rows: np.ndarray,
-    uniq1: np.ndarray,
-    local1: np.ndarray,
+    targets: np.ndarray,
+    target_rows: np.ndarray,
     coef: np.ndarray,
     per_centre_pairs: np.ndarray,
     *,
-    shared: bool,
     updates0: np.ndarray | None,
 ) -> None:
     """Apply a skip-gram step's updates (negative sampling or hierarchical softmax alike).
 
     ``C`` is one CSR matrix with a row per centre position and its pairs' target entries
-    (``local1``, ``coef``: (pairs, t), pair by pair, so already row-sorted and ``indptr`` is a
-    cumulative sum): ``C @ U`` moves the centres, ``C.T @ V`` is added straight into the
-    output rows ``syn1[uniq1]``. ``v_centres`` (centres, dim) and ``u_rows`` hold the pre-step
-    values. Repeated centre words are summed into one row by a 0/1 selector (the transpose
-    of a CSR matrix with one entry per position). ``shared``: other processes write the
-    weights too, so rows are re-read before adding (their updates since the gather are kept).
+    (``targets``, ``coef``: (pairs, t), pair by pair, so already row-sorted and ``indptr`` is
+    a cumulative sum): ``C @ U`` moves the centres, ``C.T @ V`` is added straight into the
+    output rows (:func:`update_output_rows`). ``v_centres`` (centres, dim) and
+    ``target_rows`` (pairs, t, dim) hold the pre-step values. Repeated centre words are summed
+    into their row (:func:`add_to_rows`).
     """
-    width = local1.shape[1]
+    width = targets.shape[1]
     indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
     np.cumsum(per_centre_pairs * width, out=indptr[1:])
-    delta_centres = update_output_rows(
-        syn1, uniq1, u_rows, indptr, local1, coef, v_centres, shared=shared
-    )
-    uniq0, local0 = local_rows(centre_ids, syn0.shape[0])
-    local0 = local0.astype(np.int32)
-    rows0 = syn0.take(uniq0, axis=0)
-    positions = np.arange(centre_ids.size + 1, dtype=np.int32)
-    ones = np.ones(centre_ids.size, dtype=syn0.dtype)
-    add_csr_transpose_product(rows0, positions, local0, ones, delta_centres)
-    syn0[uniq0] = rows0
+    delta_centres = update_output_rows(syn1, targets, target_rows, indptr, coef, v_centres)
+    add_to_rows(syn0, centre_ids, delta_centres)
     if updates0 is not None:
-        per_row0 = np.bincount(local0, weights=per_centre_pairs, minlength=uniq0.size)
-        updates0[uniq0] += per_row0.astype(np.int64)
+        np.add.at(updates0, centre_ids, per_centre_pairs)

@@ -142,7 +142,6 @@ class SyncTask:
         syn1neg: np.ndarray,
         updates0: np.ndarray,
         updates1: np.ndarray,
-        shared: bool = False,
         words_before: TaskSchedule | None = None,
     ) -> TrainStats:
         keep_prob, noise_cdf, *tree = self.tables.value
@@ -158,7 +157,6 @@ class SyncTask:
             progress_per_word=self.progress_per_word,
             updates0=updates0,
             updates1=updates1,
-            shared=shared,
             words_before=words_before,
             tree=tree[0] if tree else None,
         )
@@ -210,7 +208,7 @@ class SyncTask:
         updates1 = np.zeros(replica.weights.shape[1], dtype=np.int64)
         schedule = self._schedule(replica.claim_words)
         stats = self._train(
-            index, share, *replica.weights, updates0, updates1, shared=True, words_before=schedule
+            index, share, *replica.weights, updates0, updates1, words_before=schedule
         )
         trained = time.perf_counter()
         yield STATS_KEY, stats
