@@ -140,8 +140,8 @@ class SyncTask:
         share: list[np.ndarray],
         syn0: np.ndarray,
         syn1neg: np.ndarray,
-        updates0: np.ndarray,
-        updates1: np.ndarray,
+        updates0: np.ndarray | None,
+        updates1: np.ndarray | None,
         words_before: TaskSchedule | None = None,
     ) -> TrainStats:
         keep_prob, noise_cdf, *tree = self.tables.value
@@ -204,8 +204,11 @@ class SyncTask:
             self.run_token, self.epoch, self.sync, self.weights, shared_dir=self.shared_dir
         )
         attached = time.perf_counter()
-        updates0 = np.zeros(replica.weights.shape[1], dtype=np.int64)
-        updates1 = np.zeros(replica.weights.shape[1], dtype=np.int64)
+        # Update counters say which rows to report; a copy the driver reads back reports
+        # none, and counting cost 5.6% of a worker's time (py-spy, wiki8 at P = 2).
+        counters = None if self.read_back else replica.weights.shape[1]
+        updates0 = None if counters is None else np.zeros(counters, dtype=np.int64)
+        updates1 = None if counters is None else np.zeros(counters, dtype=np.int64)
         schedule = self._schedule(replica.claim_words)
         stats = self._train(
             index, share, *replica.weights, updates0, updates1, words_before=schedule
