@@ -11,6 +11,7 @@ import pytest
 from tests.planted import planted_corpus
 from w2v_spark.config import TrainConfig, build_config
 from w2v_spark.errors import UserError
+from w2v_spark.train import hs
 from w2v_spark.train.batches import batches, subsampled_batch
 from w2v_spark.train.checkpoint import resume_fingerprint
 from w2v_spark.train.hs import hs_cbow_step, hs_pair_step
@@ -146,8 +147,9 @@ def _hs_update(l1, syn1, d1, tree, word, lr):
     return error, loss
 
 
-def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True):
-    """Per-pair (skip-gram) or per-centre (CBOW) updates, all from pre-step values, summed."""
+def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True, cap=None):
+    """Per-pair (skip-gram) or per-centre (CBOW) updates, all from pre-step values, summed;
+    with ``cap``, a node on ``n > cap`` paths gets ``cap / n`` of its sum (skip-gram)."""
     d0, d1 = np.zeros_like(syn0, np.float64), np.zeros_like(syn1, np.float64)
     loss, examples = 0.0, 0
     for i in range(tokens.size):
@@ -167,17 +169,35 @@ def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True)
                 d0[c] += error if cbow_mean else error / ctx.size
             loss += centre_loss
             examples += 1
+    if cap is not None:
+        _, points, lengths = tree
+        paths = [
+            points[o, : lengths[o]]
+            for i in range(tokens.size)
+            for o in tokens[context[i][valid[i]]]
+        ]
+        on_paths = np.bincount(np.concatenate(paths), minlength=len(syn1))
+        d1 *= np.minimum(1.0, cap / np.maximum(on_paths, 1))[:, None]
     return syn0 + d0, syn1 + d1, loss, examples
 
 
 @pytest.mark.parametrize(
-    ("sg", "cbow_mean"), [(1, True), (0, True), (0, False)], ids=["sg", "cbow-mean", "cbow-sum"]
+    ("sg", "cbow_mean", "cap"),
+    [(1, True, 10**9), (1, True, 4), (0, True, None), (0, False, None)],
+    ids=["sg", "sg-capped-nodes", "cbow-mean", "cbow-sum"],
 )
-def test_a_step_equals_gensims_updates_from_pre_step_values(sg, cbow_mean):
+def test_a_step_equals_gensims_updates_from_pre_step_values(sg, cbow_mean, cap, monkeypatch):
+    # Skip-gram: with a cap above every node's path count the exact sum; with cap 4 the root
+    # and the top nodes (on up to ~100 of the step's paths) get cap / n of theirs.
     syn0, syn1, tokens, valid, context, tree = _setup()
+    if sg:
+        monkeypatch.setattr(hs, "NODE_UPDATES_PER_STEP", cap)
     want0, want1, want_loss, want_examples = _reference(
-        syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean
+        syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean, cap
     )
+    if cap == 4:  # the cap bites: the exact sums differ
+        exact1 = _reference(syn0, syn1, tokens, valid, context, tree, 0.1, sg)[1]
+        assert np.abs(exact1 - want1).max() > 1e-2
     updates0 = np.zeros(len(syn0), np.int64)
     updates1 = np.zeros(len(syn1), np.int64)
     args = (syn0, syn1, tokens, context, valid, (0, tokens.size), tree, 0.1)
@@ -355,7 +375,6 @@ def test_hierarchical_softmax_learns_the_planted_analogies(planted, sg):
             ["train.hs=1", "train.negative=0", "train.sg=0", "train.replicas=blocks"],
             "CBOW",
         ),
-        (["train.hs=1", "train.negative=0"], "train.hs=1 trains CBOW only (train.sg=0) for now"),
     ],
 )
 def test_hierarchical_softmax_settings_are_checked(overrides, message):

@@ -335,12 +335,6 @@ def validate(config: Config) -> None:
         "train.replicas: auto, executor, blocks or partition",
     )
     _check(t.block_passes >= 1, "train.block_passes must be >= 1")
-    _check(
-        not (t.hs == 1 and t.sg == 1),
-        "train.hs=1 trains CBOW only (train.sg=0) for now: with skip-gram, the kernel's batched "
-        "Hogwild steps give the top nodes of the Huffman tree every pair's update at once, and "
-        "it diverged on wiki8 (benchmarks/README.md); use negative sampling for skip-gram",
-    )
     _check(t.sg in (0, 1), "train.sg: 1 (skip-gram) or 0 (CBOW)")
     _check(t.cbow_mean in (0, 1), "train.cbow_mean: 1 (mean of the contexts) or 0 (sum)")
     _check(

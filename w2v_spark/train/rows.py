@@ -122,6 +122,7 @@ def update_output_rows(
     indptr: np.ndarray,
     coef: np.ndarray,
     inputs: np.ndarray,
+    output_coef: np.ndarray | None = None,
 ) -> np.ndarray:
     """The output side of a step, shared by skip-gram and CBOW: return ``C @ U`` (the inputs'
     updates) and add ``C.T @ inputs`` into ``syn1`` in place.
@@ -138,7 +139,8 @@ def update_output_rows(
     deltas = np.zeros_like(inputs)
     entries = np.arange(data.size, dtype=np.int32)
     add_csr_product(deltas, indptr, entries, data, target_rows.reshape(data.size, -1))
-    add_csr_transpose_product(syn1, indptr, targets.ravel().astype(np.int32), data, inputs)
+    out_data = data if output_coef is None else output_coef.ravel()
+    add_csr_transpose_product(syn1, indptr, targets.ravel().astype(np.int32), out_data, inputs)
     return deltas
 
 
@@ -153,6 +155,7 @@ def scatter_pair_updates(
     per_centre_pairs: np.ndarray,
     *,
     updates0: np.ndarray | None,
+    output_coef: np.ndarray | None = None,
 ) -> None:
     """Apply a skip-gram step's updates (negative sampling or hierarchical softmax alike).
 
@@ -166,7 +169,9 @@ def scatter_pair_updates(
     width = targets.shape[1]
     indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
     np.cumsum(per_centre_pairs * width, out=indptr[1:])
-    delta_centres = update_output_rows(syn1, targets, target_rows, indptr, coef, v_centres)
+    delta_centres = update_output_rows(
+        syn1, targets, target_rows, indptr, coef, v_centres, output_coef
+    )
     add_to_rows(syn0, centre_ids, delta_centres)
     if updates0 is not None:
         np.add.at(updates0, centre_ids, per_centre_pairs)
