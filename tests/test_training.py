@@ -114,6 +114,7 @@ def single_process_weights(spark, vocab, epochs, seed=1, extra=()) -> tuple[list
         ("train.num_partitions=4", "train.replicas=blocks"),
         ("train.num_partitions=2", "train.sg=0"),
         ("train.num_partitions=2", "train.sg=0", "train.hs=1", "train.negative=0"),
+        ("train.num_partitions=2", "train.hs=1", "train.negative=0"),
     ],
     ids=[
         "executor-replica-2-partitions",
@@ -122,6 +123,7 @@ def single_process_weights(spark, vocab, epochs, seed=1, extra=()) -> tuple[list
         "4-blocks-in-rotation",
         "cbow-executor-replica-2-partitions",
         "hs-cbow-executor-replica-2-partitions",
+        "hs-skip-gram-executor-replica-2-partitions",
     ],
 )
 def test_partitions_learn_the_planted_analogies_like_one_process(
@@ -188,8 +190,12 @@ def test_vectors_parquet_holds_the_final_weights_in_vocabulary_order(
 
 @pytest.mark.parametrize(
     "model",
-    [("train.sg=0",), ("train.sg=0", "train.hs=1", "train.negative=0")],
-    ids=["cbow", "hs-cbow"],
+    [
+        ("train.sg=0",),
+        ("train.sg=0", "train.hs=1", "train.negative=0"),
+        ("train.hs=1", "train.negative=0"),
+    ],
+    ids=["cbow", "hs-cbow", "hs-skip-gram"],
 )
 def test_every_training_mode_exports_vectors_gensim_loads(spark, planted_vocab, tmp_path, model):
     keyed_vectors = pytest.importorskip("gensim.models").KeyedVectors
@@ -220,8 +226,9 @@ def crash_after_checkpoint(monkeypatch, last: int) -> None:
         ("train.sg=1",),
         ("train.sg=0",),
         ("train.sg=0", "train.hs=1", "train.negative=0"),
+        ("train.hs=1", "train.negative=0"),
     ],
-    ids=["skip-gram", "cbow", "hs-cbow"],
+    ids=["skip-gram", "cbow", "hs-cbow", "hs-skip-gram"],
 )
 def test_resume_after_a_crash_equals_an_uninterrupted_run(
     spark, planted_vocab, tmp_path, monkeypatch, model
