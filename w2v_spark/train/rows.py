@@ -134,6 +134,9 @@ def update_output_rows(
     products read the gathered rows in order and add straight into ``syn1``'s rows: no
     unique-row bookkeeping, no write-back of gathered copies, and with other processes
     writing ``syn1`` too (a shared copy) their updates are never overwritten.
+    ``output_coef`` (shape of ``coef``), when given, replaces ``coef`` on the ``syn1`` side
+    only (hierarchical softmax scales the busiest tree nodes' updates,
+    :func:`w2v_spark.train.hs._capped_node_coefficients`).
     """
     data = coef.ravel()
     deltas = np.zeros_like(inputs)
@@ -164,7 +167,7 @@ def scatter_pair_updates(
     a cumulative sum): ``C @ U`` moves the centres, ``C.T @ V`` is added straight into the
     output rows (:func:`update_output_rows`). ``v_centres`` (centres, dim) and
     ``target_rows`` (pairs, t, dim) hold the pre-step values. Repeated centre words are summed
-    into their row (:func:`add_to_rows`).
+    into their row (:func:`add_to_rows`). ``output_coef``: see :func:`update_output_rows`.
     """
     width = targets.shape[1]
     indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
