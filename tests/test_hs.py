@@ -149,7 +149,7 @@ def _hs_update(l1, syn1, d1, tree, word, lr):
 
 def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True, cap=None):
     """Per-pair (skip-gram) or per-centre (CBOW) updates, all from pre-step values, summed;
-    with ``cap``, a node on ``n > cap`` paths gets ``cap / n`` of its sum (skip-gram)."""
+    with ``cap``, a node on ``n > cap`` of the step's paths gets ``cap / n`` of its sum."""
     d0, d1 = np.zeros_like(syn0, np.float64), np.zeros_like(syn1, np.float64)
     loss, examples = 0.0, 0
     for i in range(tokens.size):
@@ -171,11 +171,12 @@ def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True,
             examples += 1
     if cap is not None:
         _, points, lengths = tree
-        paths = [
-            points[o, : lengths[o]]
-            for i in range(tokens.size)
-            for o in tokens[context[i][valid[i]]]
-        ]
+        predicted = (
+            [o for i in range(tokens.size) for o in tokens[context[i][valid[i]]]]
+            if sg
+            else [tokens[i] for i in range(tokens.size) if valid[i].any()]
+        )
+        paths = [points[o, : lengths[o]] for o in predicted]
         on_paths = np.bincount(np.concatenate(paths), minlength=len(syn1))
         d1 *= np.minimum(1.0, cap / np.maximum(on_paths, 1))[:, None]
     return syn0 + d0, syn1 + d1, loss, examples
@@ -183,20 +184,21 @@ def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True,
 
 @pytest.mark.parametrize(
     ("sg", "cbow_mean", "cap"),
-    [(1, True, 10**9), (1, True, 4), (0, True, None), (0, False, None)],
-    ids=["sg", "sg-capped-nodes", "cbow-mean", "cbow-sum"],
+    [(1, True, 10**9), (1, True, 4), (0, True, None), (0, False, None), (0, True, 4)],
+    ids=["sg", "sg-capped-nodes", "cbow-mean", "cbow-sum", "cbow-capped-nodes"],
 )
 def test_a_step_equals_gensims_updates_from_pre_step_values(sg, cbow_mean, cap, monkeypatch):
-    # Skip-gram: with a cap above every node's path count the exact sum; with cap 4 the root
-    # and the top nodes (on up to ~100 of the step's paths) get cap / n of theirs.
+    # With a cap above every node's path count (CBOW: 24 centres, under the default 32) the
+    # exact sum; with cap 4 the root and the top nodes (on up to ~100 of a skip-gram step's
+    # paths, ~22 of a CBOW step's) get cap / n of theirs.
     syn0, syn1, tokens, valid, context, tree = _setup()
-    if sg:
+    if cap is not None:
         monkeypatch.setattr(hs, "NODE_UPDATES_PER_STEP", cap)
     want0, want1, want_loss, want_examples = _reference(
         syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean, cap
     )
     if cap == 4:  # the cap bites: the exact sums differ
-        exact1 = _reference(syn0, syn1, tokens, valid, context, tree, 0.1, sg)[1]
+        exact1 = _reference(syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean)[1]
         assert np.abs(exact1 - want1).max() > 1e-2
     updates0 = np.zeros(len(syn0), np.int64)
     updates1 = np.zeros(len(syn1), np.int64)

@@ -92,16 +92,18 @@ def apply_targets(
     coef: np.ndarray,
     target_rows: np.ndarray,
     hidden: np.ndarray,
+    output_coef: np.ndarray | None = None,
 ) -> np.ndarray:
     """``errors = C @ U`` for the centres, then ``syn1 += C.T @ H`` in place.
 
     ``C`` has one row per centre with one entry per target (``targets``, global rows, and
     ``coef``: (m, t)); ``target_rows`` is ``syn1[targets]`` (m, t, dim) from before the step.
-    Returns the (m, dim) errors.
+    ``output_coef`` replaces ``coef`` on the ``syn1`` side only
+    (:func:`~w2v_spark.train.rows.update_output_rows`). Returns the (m, dim) errors.
     """
     m, width = targets.shape
     indptr = np.arange(0, (m + 1) * width, width, dtype=np.int32)
-    return update_output_rows(syn1, targets, target_rows, indptr, coef, hidden)
+    return update_output_rows(syn1, targets, target_rows, indptr, coef, hidden, output_coef)
 
 
 def cbow_step(

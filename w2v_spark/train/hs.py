@@ -40,10 +40,11 @@ from w2v_spark.train.rows import (
     sorted_local_rows,
 )
 
-#: The most updates an inner node's ``syn1`` row takes from one skip-gram step at full
-#: weight; a node on more of the step's paths gets their mean times this (see
-#: :func:`_capped_node_coefficients`). 30% of wiki8, 3 epochs, one process, 128-centre steps
-#: (gensim 0.1648): 64 diverged, 32 gave 0.1619 analogy, 16 0.1548, 8 0.1486, 4 0.1360.
+#: The most updates an inner node's ``syn1`` row takes from one step at full weight; a node
+#: on more of the step's paths gets their mean times this (see
+#: :func:`_capped_node_coefficients`). Skip-gram, 30% of wiki8, 3 epochs, one process,
+#: 128-centre steps (gensim 0.1648): 64 diverged, 32 gave 0.1619 analogy, 16 0.1548, 8 0.1486,
+#: 4 0.1360. CBOW steps (one path per centre, 128 centres) diverged on full wiki8 without it.
 NODE_UPDATES_PER_STEP = 32
 
 #: ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree`.
@@ -90,11 +91,12 @@ def _count_node_updates(updates1: np.ndarray | None, targets: np.ndarray, used: 
 def _capped_node_coefficients(
     coef: np.ndarray, targets: np.ndarray, on_path: np.ndarray, n_rows: int
 ) -> np.ndarray:
-    """``coef`` for the ``syn1`` side of a skip-gram step, scaled down on busy nodes.
+    """``coef`` for the ``syn1`` side of a step, scaled down on busy nodes.
 
-    Every pair updates the root and the top of the tree: a 128-centre step has about 760
-    pairs, so the root would receive 760 updates computed from the same stale value at
-    once, and training diverged on wiki8 (max weight 3.6e9 in epoch 1). The sequential
+    Every pair updates the root and the top of the tree: a 128-centre skip-gram step has
+    about 760 pairs, so the root would receive 760 updates computed from the same stale value
+    at once, and training diverged on wiki8 (max weight 3.6e9 in epoch 1); CBOW's 128 paths
+    per step (one per centre) diverged in epoch 1 of full wiki8 at P = 2. The sequential
     loops of gensim and the C tool apply them one by one, each seeing the last. Here a node
     on ``n > NODE_UPDATES_PER_STEP`` of the step's paths gets its summed update scaled by
     ``NODE_UPDATES_PER_STEP / n``: the mean gradient, taken that many times. Nodes below
@@ -239,7 +241,8 @@ def hs_cbow_step(
     target_rows = syn1.take(targets, axis=0)  # (centres, L, dim)
     scores = np.matmul(target_rows, windows.hidden[:, :, None])[:, :, 0]
     coef, loss = _coefficients(scores, path_codes, on_path, lr, with_loss)
-    errors = apply_targets(syn1, targets, coef, target_rows, windows.hidden)
+    capped = _capped_node_coefficients(coef, targets, on_path, syn1.shape[0])
+    errors = apply_targets(syn1, targets, coef, target_rows, windows.hidden, capped)
     windows.scatter(syn0, errors, cbow_mean=cbow_mean, updates0=updates0)
     _count_node_updates(updates1, targets, on_path)
     return examples, loss
