@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/compare.py                      # wiki8, conf/wiki8.toml, local[2], P=2
     .venv/bin/python benchmarks/compare.py --partitions 2,8,32  # the partition curve (ours, MLlib)
     .venv/bin/python benchmarks/compare.py --quick              # bundled sample, 1 epoch, CI smoke
+    .venv/bin/python benchmarks/compare.py --systems gensim,ours --rounds 3
+        # each system three times in ABBA order: medians, and the ratio within each round
+        # (this machine's speed drifts by tens of percent between runs minutes apart)
     .venv/bin/python benchmarks/compare.py --executors 1,2,4,8 --partitions 2 --blocks 32 \
         --systems gensim,ours,mllib
         # the executor curve: ours on a loopback standalone cluster of E one-core workers
@@ -359,6 +362,73 @@ def machine() -> dict:
     }
 
 
+NUMERIC = (
+    "train_seconds",
+    "total_seconds",
+    "words_per_sec",
+    "peak_total_mb",
+    "peak_single_mb",
+    "analogy",
+    "semantic",
+    "syntactic",
+    "covered",
+    "wordsim353",
+    "simlex999",
+)
+
+
+def median_rows(rows: list[dict]) -> list[dict]:
+    """One row per system, in first-run order: the median of each measured field over its
+    rounds (a lone run is returned as it is)."""
+    by_system: dict[str, list[dict]] = {}
+    for row in rows:
+        by_system.setdefault(row["system"], []).append(row)
+    medians = []
+    for name, runs in by_system.items():
+        done = [r for r in runs if "skipped" not in r]
+        if len(runs) == 1 or not done:
+            medians.append(runs[0])
+            continue
+        row = {"system": name, "rounds": len(done)}
+        for key in NUMERIC:
+            value = float(np.median([r[key] for r in done]))
+            row[key] = (
+                round(value) if key in ("peak_total_mb", "peak_single_mb", "covered") else value
+            )
+        medians.append(row)
+    return medians
+
+
+def round_ratios(rows: list[dict]) -> str:
+    """Each system's words/s and analogy as a ratio of gensim's in the same round, and their
+    medians: the machine's speed drifts between rounds, the ratio within one round less."""
+    gensim = {r["round"]: r for r in rows if r["system"] == "gensim" and "skipped" not in r}
+    if not gensim:
+        return ""
+    lines = [
+        "| system | words/s × gensim, by round | median | analogy × gensim, by round | median |"
+    ]
+    lines.append("|---|---|---|---|---|")
+    names = dict.fromkeys(r["system"] for r in rows if r["system"] != "gensim")
+    for name in names:
+        runs = [
+            r for r in rows if r["system"] == name and "skipped" not in r and r["round"] in gensim
+        ]
+        speed = [r["words_per_sec"] / gensim[r["round"]]["words_per_sec"] for r in runs]
+        acc = [
+            r["analogy"] / gensim[r["round"]]["analogy"]
+            for r in runs
+            if gensim[r["round"]]["analogy"]
+        ]
+        if not speed:
+            continue
+        lines.append(
+            f"| {name} | {' / '.join(f'{x:.2f}' for x in speed)} | **{np.median(speed):.2f}** | "
+            f"{' / '.join(f'{x:.3f}' for x in acc)} | **{np.median(acc):.3f}** |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict], header: dict) -> str:
     cols = [
         "system",
@@ -391,8 +461,13 @@ def markdown(rows: list[dict], header: dict) -> str:
         )
     head = (
         f"corpus {header['corpus']} ({header['tokens']:,} tokens), epochs {header['epochs']}, "
-        f"local[{header['cores']}] / {header['cores']} workers, single run each; "
-        f"{header['machine']['cpu']}, {header['machine']['date']}"
+        f"local[{header['cores']}] / {header['cores']} workers, "
+        + (
+            f"medians of {header['rounds']} rounds (ABBA order); "
+            if header.get("rounds", 1) > 1
+            else "single run each; "
+        )
+        + f"{header['machine']['cpu']}, {header['machine']['date']}"
     )
     return head + "\n\n" + "\n".join(lines) + "\n"
 
@@ -438,6 +513,13 @@ def main() -> None:
         choices=(0, 1),
         help="1: hierarchical softmax, negative 0 (ours and gensim; MLlib trains hs always)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every system this many times, alternating order (ABBA); the table gives "
+        "each system's medians and the ratios of each round",
+    )
     parser.add_argument("--quick", action="store_true", help="bundled sample, 1 epoch (CI smoke)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -477,7 +559,10 @@ def main() -> None:
             blocks = [int(b) for b in args.blocks.split(",") if b]
             runs += [("blocks", b) for b in blocks if "ours" in systems]
             runs += [("mllib-cluster", e) for e in counts if "mllib" in systems]
-        for system, p in runs:
+        schedule = []
+        for r in range(args.rounds):  # ABBA order: drift of the machine's speed cancels
+            schedule += [(r, run) for run in (runs if r % 2 == 0 else runs[::-1])]
+        for round_, (system, p) in schedule:
             name = {
                 "cluster": f"ours E={p}",
                 "mllib-cluster": f"mllib E={p}",
@@ -507,7 +592,7 @@ def main() -> None:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             total, peak_total, peak_single = run_measured(cmd)
             result = json.loads((work / "result.json").read_text())
-            row = {"system": name, **result}
+            row = {"system": name, "round": round_, **result}
             if "skipped" not in result:
                 row.update(
                     total_seconds=total,
@@ -526,12 +611,15 @@ def main() -> None:
         "machine": machine(),
         "fraction": args.fraction,
     }
-    table = markdown(rows, header)
+    header["rounds"] = args.rounds
+    table = markdown(median_rows(rows), header)
+    if args.rounds > 1:
+        table += "\n" + round_ratios(rows) + "\n"
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (args.out / f"compare-{stamp}.json").write_text(
-        json.dumps({"header": header, "rows": rows}, indent=2)
+        json.dumps({"header": header, "rows": rows, "medians": median_rows(rows)}, indent=2)
     )
     (args.out / f"compare-{stamp}.md").write_text(table)
 

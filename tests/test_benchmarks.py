@@ -50,3 +50,50 @@ def test_compare_quick_runs_every_system_and_fills_every_column(tmp_path):
         assert row["covered"] > 1000
         assert row["words_per_sec"] > 0
     assert "| gensim |" in result.stdout
+
+
+def _compare_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare", ROOT / "benchmarks" / "compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(system: str, round_: int, words_per_sec: float, analogy: float) -> dict:
+    row = {"system": system, "round": round_, "words_per_sec": words_per_sec, "analogy": analogy}
+    for key in ("train_seconds", "total_seconds", "peak_total_mb", "peak_single_mb"):
+        row[key] = 10.0 * (round_ + 1)
+    for key in ("semantic", "syntactic", "covered", "wordsim353", "simlex999"):
+        row[key] = analogy
+    return row
+
+
+def test_compare_rounds_give_each_systems_medians_and_each_rounds_ratio():
+    compare = _compare_module()
+    rows = [
+        _run("ours P=2", 0, 200.0, 0.30),
+        _run("gensim", 0, 250.0, 0.30),
+        _run("gensim", 1, 100.0, 0.40),
+        _run("ours P=2", 1, 110.0, 0.36),
+        _run("ours P=2", 2, 300.0, 0.33),
+        _run("gensim", 2, 280.0, 0.33),
+    ]
+    medians = {r["system"]: r for r in compare.median_rows(rows)}
+    assert medians["ours P=2"]["words_per_sec"] == 200.0
+    assert medians["gensim"]["words_per_sec"] == 250.0
+    assert medians["ours P=2"]["analogy"] == 0.33
+    assert medians["gensim"]["rounds"] == 3
+    assert medians["gensim"]["peak_total_mb"] == 20  # whole megabytes
+    ratios = compare.round_ratios(rows)
+    # within each round: 200/250, 110/100, 300/280; median 1.07 (the medians' ratio is 0.80)
+    assert (
+        "| ours P=2 | 0.80 / 1.10 / 1.07 | **1.07** | 1.000 / 0.900 / 1.000 | **1.000** |" in ratios
+    )
+
+
+def test_compare_single_round_keeps_the_run_as_it_is():
+    compare = _compare_module()
+    rows = [_run("gensim", 0, 250.0, 0.3), {"system": "c", "round": 0, "skipped": "no binary"}]
+    assert compare.median_rows(rows) == rows
