@@ -287,6 +287,21 @@ def run_ours(args: argparse.Namespace, work: Path, partitions: int, executors: i
 
 def child_main(args: argparse.Namespace) -> None:
     work = Path(args.work)
+    (work / "ours.log").unlink(missing_ok=True)  # a log of an earlier system's run
+    try:
+        result = run_child(args, work)
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        # One system failing (e.g. training diverged) must not cost the others' runs: the
+        # row says why, and the end of the system's log goes to stderr.
+        log = work / "ours.log"
+        tail = log.read_text(errors="replace").splitlines()[-12:] if log.exists() else []
+        print("\n".join(tail), file=sys.stderr)
+        reason = next((ln for ln in reversed(tail) if "w2v-spark " in ln), str(error))
+        result = {"skipped": f"failed: {reason[:300]}"}
+    (work / "result.json").write_text(json.dumps(result))
+
+
+def run_child(args: argparse.Namespace, work: Path) -> dict:
     system, _, partitions = args.child.partition(":")
     if system == "gensim":
         result = run_gensim(args, work)
@@ -303,7 +318,7 @@ def child_main(args: argparse.Namespace) -> None:
         result = run_ours(args, work, int(partitions))
     else:
         result = run_ours(args, work, int(partitions))
-    (work / "result.json").write_text(json.dumps(result))
+    return result
 
 
 # ---------------------------------------------------------------- the parent: run, measure, score

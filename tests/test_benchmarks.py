@@ -97,3 +97,31 @@ def test_compare_single_round_keeps_the_run_as_it_is():
     compare = _compare_module()
     rows = [_run("gensim", 0, 250.0, 0.3), {"system": "c", "round": 0, "skipped": "no binary"}]
     assert compare.median_rows(rows) == rows
+
+
+@pytest.mark.slow
+def test_compare_records_a_failed_system_and_still_runs_the_others(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "compare.py"),
+            "--quick",
+            "--systems",
+            "ours,gensim",
+            "--set",
+            "train.no_such_key=1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = tmp_path.glob("compare-*.json")
+    ours, gensim = json.loads(report.read_text())["rows"]
+    assert ours["skipped"].startswith("failed: w2v-spark pipeline: error:")
+    assert "no_such_key" in ours["skipped"]
+    assert gensim["words_per_sec"] > 0
+    assert "| ours P=2 | skipped: failed:" in result.stdout
