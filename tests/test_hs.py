@@ -147,9 +147,13 @@ def _hs_update(l1, syn1, d1, tree, word, lr):
     return error, loss
 
 
-def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True, cap=None):
+def _reference(
+    syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True, cap=None, centre_cap=None
+):
     """Per-pair (skip-gram) or per-centre (CBOW) updates, all from pre-step values, summed;
-    with ``cap``, a node on ``n > cap`` of the step's paths gets ``cap / n`` of its sum."""
+    with ``cap``, a node on ``n > cap`` of the step's paths gets ``cap / n`` of its sum; with
+    ``centre_cap`` (skip-gram), a word that is the centre of ``n > centre_cap`` of the step's
+    pairs gets ``centre_cap / n`` of its ``syn0`` sum."""
     d0, d1 = np.zeros_like(syn0, np.float64), np.zeros_like(syn1, np.float64)
     loss, examples = 0.0, 0
     for i in range(tokens.size):
@@ -179,27 +183,51 @@ def _reference(syn0, syn1, tokens, valid, context, tree, lr, sg, cbow_mean=True,
         paths = [points[o, : lengths[o]] for o in predicted]
         on_paths = np.bincount(np.concatenate(paths), minlength=len(syn1))
         d1 *= np.minimum(1.0, cap / np.maximum(on_paths, 1))[:, None]
+    if centre_cap is not None:
+        as_centre = np.bincount(tokens, weights=valid.sum(1), minlength=len(syn0))
+        d0 *= np.minimum(1.0, centre_cap / np.maximum(as_centre, 1))[:, None]
     return syn0 + d0, syn1 + d1, loss, examples
 
 
 @pytest.mark.parametrize(
-    ("sg", "cbow_mean", "cap"),
-    [(1, True, 10**9), (1, True, 4), (0, True, None), (0, False, None), (0, True, 4)],
-    ids=["sg", "sg-capped-nodes", "cbow-mean", "cbow-sum", "cbow-capped-nodes"],
+    ("sg", "cbow_mean", "cap", "centre_cap"),
+    [
+        (1, True, 10**9, 10**9),
+        (1, True, 4, 10**9),
+        (1, True, 10**9, 4),
+        (0, True, None, None),
+        (0, False, None, None),
+        (0, True, 4, None),
+    ],
+    ids=[
+        "sg",
+        "sg-capped-nodes",
+        "sg-capped-centres",
+        "cbow-mean",
+        "cbow-sum",
+        "cbow-capped-nodes",
+    ],
 )
-def test_a_step_equals_gensims_updates_from_pre_step_values(sg, cbow_mean, cap, monkeypatch):
-    # With a cap above every node's path count (CBOW: 24 centres, under the default 32) the
-    # exact sum; with cap 4 the root and the top nodes (on up to ~100 of a skip-gram step's
-    # paths, ~22 of a CBOW step's) get cap / n of theirs.
+def test_a_step_equals_gensims_updates_from_pre_step_values(
+    sg, cbow_mean, cap, centre_cap, monkeypatch
+):
+    # With caps above every count the exact sum (CBOW's default node cap, 32, is: 24
+    # centres); with a node cap of 4 the root and the top nodes (on up to ~100 of a
+    # skip-gram step's paths, ~22 of a CBOW step's) get cap / n of theirs; with a centre cap
+    # of 4 a word that is the centre of more than 4 pairs gets 4 / n of its syn0 update.
     syn0, syn1, tokens, valid, context, tree = _setup()
     if cap is not None:
         monkeypatch.setattr(hs, "NODE_UPDATES_PER_STEP", cap)
+    if centre_cap is not None:
+        monkeypatch.setattr(hs, "CENTRE_PAIRS_PER_STEP", centre_cap)
     want0, want1, want_loss, want_examples = _reference(
-        syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean, cap
+        syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean, cap, centre_cap
     )
+    exact0, exact1 = _reference(syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean)[:2]
     if cap == 4:  # the cap bites: the exact sums differ
-        exact1 = _reference(syn0, syn1, tokens, valid, context, tree, 0.1, sg, cbow_mean)[1]
         assert np.abs(exact1 - want1).max() > 1e-2
+    if centre_cap == 4:
+        assert np.abs(exact0 - want0).max() > 1e-2
     updates0 = np.zeros(len(syn0), np.int64)
     updates1 = np.zeros(len(syn1), np.int64)
     args = (syn0, syn1, tokens, context, valid, (0, tokens.size), tree, 0.1)

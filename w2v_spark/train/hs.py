@@ -47,6 +47,10 @@ from w2v_spark.train.rows import (
 #: 4 0.1360. CBOW steps (one path per centre, 128 centres) diverged on full wiki8 without it.
 NODE_UPDATES_PER_STEP = 32
 
+#: The most pairs a centre word's ``syn0`` row takes at full weight from one skip-gram step
+#: (:func:`_capped_centre_scale`); a centre position has at most ``2 * window`` pairs.
+CENTRE_PAIRS_PER_STEP = 32
+
 #: ``(codes, points, lengths)`` of :func:`~w2v_spark.train.huffman.huffman_tree`.
 Tree = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -106,6 +110,23 @@ def _capped_node_coefficients(
     per_node = np.bincount(local.ravel(), weights=on_path.ravel(), minlength=uniq.size)
     scale = np.minimum(1.0, NODE_UPDATES_PER_STEP / np.maximum(per_node, 1.0))
     return coef * scale.astype(coef.dtype)[local]
+
+
+def _capped_centre_scale(
+    centre_ids: np.ndarray, per_centre_pairs: np.ndarray, n_rows: int
+) -> np.ndarray:
+    """The factor of each centre position's ``syn0`` update: a word that is the centre of
+    ``n > CENTRE_PAIRS_PER_STEP`` of the step's pairs gets ``CENTRE_PAIRS_PER_STEP / n``.
+
+    Each pair's update is its context's whole path, so a word repeated through a step (wiki8's
+    citation templates repeat ``urlencode``, ``rft``, ``editorgiven`` dozens of times in a row)
+    sums hundreds of path updates from one stale value; on a copy shared by two processes
+    such rows reached 33 (typical 2) in epoch 1 of wiki8, and one run diverged.
+    """
+    uniq, local = sorted_local_rows(centre_ids, n_rows)
+    per_word = np.bincount(local, weights=per_centre_pairs, minlength=uniq.size)
+    scale = np.minimum(1.0, CENTRE_PAIRS_PER_STEP / np.maximum(per_word, 1.0))
+    return scale.astype(np.float32)[local]
 
 
 def hs_pair_step(
@@ -183,6 +204,7 @@ def hs_pair_step(
         per_centre_pairs,
         updates0=updates0,
         output_coef=_capped_node_coefficients(coef, targets, on_path, syn1.shape[0]),
+        centre_scale=_capped_centre_scale(centre_ids, per_centre_pairs, syn0.shape[0]),
     )
     _count_node_updates(updates1, targets, on_path)
     return pairs, loss

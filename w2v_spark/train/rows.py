@@ -159,6 +159,7 @@ def scatter_pair_updates(
     *,
     updates0: np.ndarray | None,
     output_coef: np.ndarray | None = None,
+    centre_scale: np.ndarray | None = None,
 ) -> None:
     """Apply a skip-gram step's updates (negative sampling or hierarchical softmax alike).
 
@@ -168,6 +169,8 @@ def scatter_pair_updates(
     output rows (:func:`update_output_rows`). ``v_centres`` (centres, dim) and
     ``target_rows`` (pairs, t, dim) hold the pre-step values. Repeated centre words are summed
     into their row (:func:`add_to_rows`). ``output_coef``: see :func:`update_output_rows`.
+    ``centre_scale`` (shape ``(centres,)``), when given, multiplies each centre position's
+    update of its ``syn0`` row.
     """
     width = targets.shape[1]
     indptr = np.zeros(centre_ids.size + 1, dtype=np.int32)
@@ -175,6 +178,8 @@ def scatter_pair_updates(
     delta_centres = update_output_rows(
         syn1, targets, target_rows, indptr, coef, v_centres, output_coef
     )
+    if centre_scale is not None:
+        delta_centres *= centre_scale[:, None]
     add_to_rows(syn0, centre_ids, delta_centres)
     if updates0 is not None:
         np.add.at(updates0, centre_ids, per_centre_pairs)
