@@ -11,21 +11,21 @@ import pytest
 from tests.conftest import ROOT
 
 
-@pytest.mark.slow
-def test_compare_quick_runs_every_system_and_fills_every_column(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "compare.py"),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
+def _compare_quick(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """``benchmarks/compare.py --quick ARGS --out tmp_path``, output captured."""
+    script = str(ROOT / "benchmarks" / "compare.py")
+    return subprocess.run(
+        [sys.executable, script, "--quick", *args, "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=ROOT,
     )
+
+
+@pytest.mark.slow
+def test_compare_quick_runs_every_system_and_fills_every_column(tmp_path):
+    result = _compare_quick(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (report,) = tmp_path.glob("compare-*.json")
     rows = json.loads(report.read_text())["rows"]
@@ -101,23 +101,7 @@ def test_compare_single_round_keeps_the_run_as_it_is():
 
 @pytest.mark.slow
 def test_compare_records_a_failed_system_and_still_runs_the_others(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "compare.py"),
-            "--quick",
-            "--systems",
-            "ours,gensim",
-            "--set",
-            "train.no_such_key=1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    result = _compare_quick(tmp_path, "--systems", "ours,gensim", "--set", "train.no_such_key=1")
     assert result.returncode == 0, result.stderr[-3000:]
     (report,) = tmp_path.glob("compare-*.json")
     ours, gensim = json.loads(report.read_text())["rows"]

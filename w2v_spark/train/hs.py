@@ -106,10 +106,15 @@ def _capped_node_coefficients(
     ``NODE_UPDATES_PER_STEP / n``: the mean gradient, taken that many times. Nodes below
     the top few levels are on fewer paths and keep the exact sum, as do the centres' rows.
     """
-    uniq, local = sorted_local_rows(targets, n_rows)
-    per_node = np.bincount(local.ravel(), weights=on_path.ravel(), minlength=uniq.size)
-    scale = np.minimum(1.0, NODE_UPDATES_PER_STEP / np.maximum(per_node, 1.0))
-    return coef * scale.astype(coef.dtype)[local]
+    return coef * _capped_scale(targets, on_path, n_rows, NODE_UPDATES_PER_STEP)
+
+
+def _capped_scale(rows: np.ndarray, weights: np.ndarray, n_rows: int, cap: int) -> np.ndarray:
+    """Per entry of ``rows``: ``min(1, cap / n)``, ``n`` the summed ``weights`` of its row's
+    entries (float32, the shape of ``rows``)."""
+    uniq, local = sorted_local_rows(rows, n_rows)
+    per_row = np.bincount(local.ravel(), weights=weights.ravel(), minlength=uniq.size)
+    return np.minimum(1.0, cap / np.maximum(per_row, 1.0)).astype(np.float32)[local]
 
 
 def _capped_centre_scale(
@@ -123,10 +128,7 @@ def _capped_centre_scale(
     sums hundreds of path updates from one stale value; on a copy shared by two processes
     such rows reached 33 (typical 2) in epoch 1 of wiki8, and one run diverged.
     """
-    uniq, local = sorted_local_rows(centre_ids, n_rows)
-    per_word = np.bincount(local, weights=per_centre_pairs, minlength=uniq.size)
-    scale = np.minimum(1.0, CENTRE_PAIRS_PER_STEP / np.maximum(per_word, 1.0))
-    return scale.astype(np.float32)[local]
+    return _capped_scale(centre_ids, per_centre_pairs, n_rows, CENTRE_PAIRS_PER_STEP)
 
 
 def hs_pair_step(
