@@ -143,6 +143,11 @@ class TrainConfig:
     # the work directory, whose page cache was 1.1x faster on wiki8 (benchmarks/README.md). A
     # directory without room for three copies: the work directory, said in the executor's log.
     shared_memory_dir: str = "auto"
+    # Under a local master (executor replicas, one executor on this machine): threads that train
+    # the copy inside one task, on private memory (w2v_spark/train/threads.py); 1 = one task per
+    # partition on a shared mapped copy; 0 = auto (one per core, Spark's default parallelism).
+    # Unused on a cluster.
+    threads: int = 1
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
     # Write a checkpoint after every epoch so a crashed run can --resume.
@@ -334,6 +339,7 @@ def validate(config: Config) -> None:
         t.replicas in ("auto", "executor", "blocks", "partition"),
         "train.replicas: auto, executor, blocks or partition",
     )
+    _check(t.threads >= 0, "train.threads must be >= 0 (0 = one per core)")
     _check(t.block_passes >= 1, "train.block_passes must be >= 1")
     _check(t.sg in (0, 1), "train.sg: 1 (skip-gram) or 0 (CBOW)")
     _check(t.cbow_mean in (0, 1), "train.cbow_mean: 1 (mean of the contexts) or 0 (sum)")

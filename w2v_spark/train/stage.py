@@ -188,7 +188,9 @@ def run_sync(
     def reduce(rdd: RDD) -> RDD:
         return rdd.reduceByKey(merge, numPartitions=reducers + 1, partitionFunc=partition_of)
 
-    blocks = reduce(sentences.mapPartitionsWithIndex(task))
+    # Threads train the local executor's copy inside one task, which reads every partition.
+    trained = sentences.coalesce(1) if task.threads > 1 else sentences
+    blocks = reduce(trained.mapPartitionsWithIndex(task))
     deltas = task.replicas == "executor"
     if deltas:
         blocks = reduce(blocks.map(lambda kv: replica_row_block(kv) if is_row_block(kv[0]) else kv))
@@ -349,6 +351,7 @@ def train_into(
         momentum = momentum or (np.zeros_like(syn0), np.zeros_like(syn1neg))
     run_token = uuid.uuid4().hex
     read_back = reads_back(replicas, sc.master)
+    threads = (cfg.threads or sc.defaultParallelism) if read_back else 1
     shared_dir = resolve_shared_memory_dir(cfg.shared_memory_dir, syn0.nbytes + syn1neg.nbytes)
     if replicas == "executor":
         log.info(
@@ -413,6 +416,7 @@ def train_into(
                     run_token=run_token,
                     shared_dir=shared_dir,
                     read_back=read_back,
+                    threads=threads,
                 )
                 name = f"epoch {epoch}/{cfg.epochs}: train"
                 if syncs > 1:

@@ -16,6 +16,7 @@ from w2v_spark.train.kernel import train_sentences
 from w2v_spark.train.params import DEFAULT_STEP_TOKENS, SgnsParams, TrainStats
 from w2v_spark.train.replicas import attach_shared_weights, replica_id
 from w2v_spark.train.sampling import learning_rate, partition_rng
+from w2v_spark.train.threads import WordCounter, run_threads, shared_queue
 
 if TYPE_CHECKING:  # only read for its fields: the executors need not import the config
     from w2v_spark.config import TrainConfig
@@ -124,12 +125,15 @@ class SyncTask:
     run_token: str = ""
     shared_dir: str = ""
     read_back: bool = False
+    threads: int = 1
 
     def __call__(
         self, index: int, sentences: Iterator[np.ndarray]
     ) -> Iterator[tuple[object, object]]:
         share = sync_share(list(sentences), self.sync, self.syncs)
-        if self.replicas == "executor":
+        if self.threads > 1:
+            yield from self._train_threaded(index, share)
+        elif self.replicas == "executor":
             yield from self._train_shared(index, share)
         else:
             yield from self._train_own_copy(index, share)
@@ -222,6 +226,35 @@ class SyncTask:
             sent += rows.nbytes
             yield (name, block), rows
         yield self._task_record(index, schedule, task_phases(started, attached, trained, sent))
+
+    def _train_threaded(
+        self, index: int, share: list[np.ndarray]
+    ) -> Iterator[tuple[object, object]]:
+        """The local executor's copy, trained by :attr:`threads` threads in this one task
+        (:mod:`w2v_spark.train.threads`): read into private memory, trained, written back."""
+        started = time.perf_counter()
+        replica = attach_shared_weights(
+            self.run_token, self.epoch, self.sync, None, shared_dir=self.shared_dir
+        )
+        private = np.array(replica.weights)  # anonymous memory: huge pages where allowed
+        attached = time.perf_counter()
+        counter, take = WordCounter(), shared_queue(share)
+        schedules = [self._schedule(counter.claim) for _ in range(self.threads)]
+
+        def work(thread: int) -> TrainStats:
+            # One random stream per thread, seeded as partition `thread` would be.
+            return self._train(thread, take(), *private, None, None, words_before=schedules[thread])
+
+        stats = sum(run_threads(work, self.threads), TrainStats())
+        replica.weights[...] = private
+        private = None  # the task's copy is freed before its records are sent
+        trained = time.perf_counter()
+        yield STATS_KEY, stats
+        yield (REPLICA_KEY, replica_id()), 1
+        used = [s for s in schedules if s.done] or schedules
+        schedule = TaskSchedule(None, 0, first=min(s.first for s in used))
+        schedule.last = max(s.last for s in used)
+        yield self._task_record(index, schedule, task_phases(started, attached, trained, 0))
 
 
 def task_phases(started: float, attached: float, trained: float, sent: int) -> dict:
