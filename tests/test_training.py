@@ -115,6 +115,7 @@ def single_process_weights(spark, vocab, epochs, seed=1, extra=()) -> tuple[list
         ("train.num_partitions=2", "train.sg=0"),
         ("train.num_partitions=2", "train.sg=0", "train.hs=1", "train.negative=0"),
         ("train.num_partitions=2", "train.hs=1", "train.negative=0"),
+        ("train.num_partitions=2", "train.threads=2"),
     ],
     ids=[
         "executor-replica-2-partitions",
@@ -124,6 +125,7 @@ def single_process_weights(spark, vocab, epochs, seed=1, extra=()) -> tuple[list
         "cbow-executor-replica-2-partitions",
         "hs-cbow-executor-replica-2-partitions",
         "hs-skip-gram-executor-replica-2-partitions",
+        "two-threads-in-one-task",
     ],
 )
 def test_partitions_learn_the_planted_analogies_like_one_process(
@@ -152,6 +154,8 @@ def test_partitions_learn_the_planted_analogies_like_one_process(
     assert (tmp_path / "model" / "_SUCCESS").exists()
     root = spark.sparkContext._jvm.org.apache.spark.SparkFiles.getRootDirectory()
     assert not list(Path(root).glob("w2v-shared-*")), "shared weights left behind"
+    if "train.threads=2" in extra:  # one task per sync trained the whole corpus
+        assert all(len(m["tasks"]) == 1 for m in metrics)
 
 
 def test_executor_copies_broadcast_and_reported_row_by_row_learn_the_planted_analogies(
