@@ -88,7 +88,9 @@ def small_vocab(spark, tmp_path_factory) -> str:
 def test_a_run_asking_for_too_many_partitions_trains_in_the_capped_number(
     spark, small_vocab, tmp_path, caplog
 ):
-    config = build_config({}, [*SMALL, "train.epochs=1", "train.checkpoint=false"])
+    # One task per partition (not threads in one task), so the tasks show the partitions.
+    settings = [*SMALL, "train.epochs=1", "train.checkpoint=false", "train.threads=1"]
+    config = build_config({}, settings)
     with caplog.at_level(logging.WARNING, logger="w2v_spark.train.stage"):
         result = train_model(spark, config, vocab_dir=small_vocab, out=str(tmp_path / "model"))
     warnings = [r.getMessage() for r in caplog.records if r.name == "w2v_spark.train.stage"]

@@ -144,10 +144,12 @@ class TrainConfig:
     # directory without room for three copies: the work directory, said in the executor's log.
     shared_memory_dir: str = "auto"
     # Under a local master (executor replicas, one executor on this machine): threads that train
-    # the copy inside one task, on private memory (w2v_spark/train/threads.py); 1 = one task per
-    # partition on a shared mapped copy; 0 = auto (one per core, Spark's default parallelism).
-    # Unused on a cluster.
-    threads: int = 1
+    # the copy inside one task, on private memory (w2v_spark/train/threads.py); 0 = auto, one
+    # per core (Spark's default parallelism); 1 = one task per partition on a shared mapped copy.
+    # Two threads against two tasks on wiki8, 1 epoch: median 1.11x the words/s over 8 pairs
+    # (0.79-1.33x, this machine's noise), the same accuracy; V = 1M x 300: 1.19x; costs one
+    # more copy of the model (M) in the task's worker (benchmarks/README.md). Unused on a cluster.
+    threads: int = 0
     # Words per kernel batch: large enough for BLAS to pay off, small enough to stay in cache.
     batch_words: int = 10_000
     # Write a checkpoint after every epoch so a crashed run can --resume.

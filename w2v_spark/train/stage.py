@@ -372,6 +372,8 @@ def train_into(
         averaging,
         resolve_copy_alpha_scale(cfg.copy_alpha_scale, copies, averaging),
     )
+    if threads > 1:
+        log.info("one task per sync trains the copy in private memory with %d threads", threads)
     sync_words = corpus_words / syncs
     try:
         for epoch in range(first_epoch, cfg.epochs + 1):
