@@ -258,9 +258,10 @@ class SyncTask:
         trained = time.perf_counter()
         yield STATS_KEY, stats
         yield (REPLICA_KEY, replica_id()), 1
-        used = [s for s in schedules if s.done] or schedules
-        schedule = TaskSchedule(None, 0, first=min(s.first for s in used))
-        schedule.last = max(s.last for s in used)
+        used = [s for s in schedules if s.done] or schedules  # the task's first and last rates
+        schedule = TaskSchedule(
+            None, 0, first=min(s.first for s in used), last=max(s.last for s in used)
+        )
         yield self._task_record(index, schedule, task_phases(started, attached, trained, 0))
 
 
